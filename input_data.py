@@ -1,0 +1,369 @@
+"""MNIST loader with the API of TF1's `tensorflow.examples.tutorials.mnist.input_data`.
+
+    import input_data
+    mnist = input_data.read_data_sets("data/", one_hot=True)
+    batch_xs, batch_ys = mnist.train.next_batch(100)
+
+It parses the IDX files itself (gzip-compressed or raw) and checks every header, size and
+label. It compares each payload's SHA-256 with MNIST's, and downloads any missing file from
+the usual mirrors. A problem raises DataError with one line that names the file.
+Pure NumPy: no TensorFlow needed.
+
+Run it to check a data directory and time the load:  python input_data.py [DATA_DIR]
+"""
+import collections
+import gzip
+import hashlib
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+
+import numpy as np
+
+DEFAULT_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+
+# SHA-256 of each decompressed payload (see data/README.md): it does not depend on which
+# gzip made the .gz file, so the bundled copy and a fresh download check the same way.
+MNIST_SHA256 = {
+    TRAIN_IMAGES: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    TRAIN_LABELS: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    TEST_IMAGES: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# Tried in order for each missing file; each serves NAME.gz.
+MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://yann.lecun.com/exdb/mnist/",
+)
+DOWNLOAD_TIMEOUT_S = 30
+
+IDX_UBYTE = 0x08  # the IDX type code for unsigned bytes, the only type MNIST uses
+
+
+class DataError(Exception):
+    """A data file is missing, unreadable or malformed; the message names it."""
+
+
+Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
+
+
+class DataSet:
+    """Images and labels in memory, served in shuffled mini-batches.
+
+    `next_batch` serves every example exactly once per epoch, in a new order each epoch,
+    drawn from a generator seeded by `seed` (None: a fresh random seed).
+    """
+
+    def __init__(self, images, labels, seed=None):
+        assert len(images) == len(labels), (images.shape, labels.shape)
+        self._images = images
+        self._labels = labels
+        self._num_examples = len(images)
+        self._epochs_completed = 0
+        self._index_in_epoch = 0
+        self._rng = np.random.default_rng(seed)
+        self._order = None  # this epoch's permutation, drawn when first needed
+
+    @property
+    def images(self):
+        return self._images
+
+    @property
+    def labels(self):
+        return self._labels
+
+    @property
+    def num_examples(self):
+        return self._num_examples
+
+    @property
+    def epochs_completed(self):
+        return self._epochs_completed
+
+    def next_batch(self, batch_size, shuffle=True):
+        """Returns the next `batch_size` (images, labels), crossing into the next epoch if needed."""
+        if not 0 < batch_size <= self._num_examples:
+            raise ValueError("batch_size must be between 1 and %d (the number of examples), got %d"
+                             % (self._num_examples, batch_size))
+        index = self._next_indices(batch_size, shuffle)
+        return self._images[index], self._labels[index]
+
+    def skip(self, num_examples, shuffle=True):
+        """Advances past `num_examples` exactly as `next_batch` would, without returning them.
+
+        Resuming training uses it, so that a resumed run sees the batches an uninterrupted one
+        would have seen.
+        """
+        self._next_indices(num_examples, shuffle)
+
+    def _next_indices(self, count, shuffle):
+        parts = [np.empty(0, dtype=np.int64)]
+        while count:
+            if self._order is None:
+                self._order = (self._rng.permutation(self._num_examples) if shuffle
+                               else np.arange(self._num_examples))
+            take = min(count, self._num_examples - self._index_in_epoch)
+            parts.append(self._order[self._index_in_epoch:self._index_in_epoch + take])
+            self._index_in_epoch += take
+            count -= take
+            if self._index_in_epoch == self._num_examples:
+                self._epochs_completed += 1
+                self._index_in_epoch = 0
+                self._order = None
+        return parts[1] if len(parts) == 2 else np.concatenate(parts)
+
+
+def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
+                   dtype=np.float32, reshape=True, validation_size=5000, seed=None,
+                   source_url=MIRRORS, download=True):
+    """Loads MNIST from `train_dir`, downloading missing files, and splits off validation.
+
+    Args:
+      train_dir: directory holding the four IDX files, gzip-compressed (NAME.gz) or raw.
+      fake_data: unsupported; kept so TF1 calls keep their shape.
+      one_hot: labels as float32 one-hot rows [N, 10] instead of class ids [N].
+      dtype: np.float32 scales pixels to [0, 1]; np.uint8 keeps the raw bytes 0-255.
+      reshape: images as [N, 784]; False gives [N, 28, 28, 1].
+      validation_size: the first this many training examples become the validation set.
+      seed: seeds the shuffling of each set's `next_batch` (None: random).
+      source_url: a mirror URL, or a sequence of them, serving the missing NAME.gz files.
+      download: False raises DataError for missing files instead of downloading.
+    Returns:
+      Datasets(train, validation, test), each a DataSet.
+    Raises:
+      DataError: a file is missing and cannot be downloaded, or is malformed.
+    """
+    if fake_data:
+        raise ValueError("fake_data is not supported; use small real data instead")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.uint8):
+        raise ValueError("dtype must be float32 or uint8, got %s" % dtype)
+    mirrors = (source_url,) if isinstance(source_url, str) else tuple(source_url)
+
+    paths = ensure_files(train_dir, mirrors if download else ())
+    payloads = {name: _decompress(path) for name, path in paths.items()}
+
+    not_mnist = sorted(name for name, payload in payloads.items()
+                       if hashlib.sha256(payload).hexdigest() != MNIST_SHA256[name])
+    train_images = parse_images(payloads[TRAIN_IMAGES], paths[TRAIN_IMAGES])
+    train_labels = parse_labels(payloads[TRAIN_LABELS], paths[TRAIN_LABELS])
+    test_images = parse_images(payloads[TEST_IMAGES], paths[TEST_IMAGES])
+    test_labels = parse_labels(payloads[TEST_LABELS], paths[TEST_LABELS])
+    for images, labels, image_name, label_name in (
+            (train_images, train_labels, TRAIN_IMAGES, TRAIN_LABELS),
+            (test_images, test_labels, TEST_IMAGES, TEST_LABELS)):
+        if len(images) != len(labels):
+            raise DataError("%s holds %d images but %s holds %d labels"
+                            % (paths[image_name], len(images), paths[label_name], len(labels)))
+    if not_mnist:
+        # Same format and names but other contents: Fashion-MNIST, a subset, a user's own data.
+        print("notice: %s is not MNIST (the SHA-256 of %s differs); using it as it is"
+              % (train_dir, ", ".join(not_mnist)), file=sys.stderr)
+
+    if not 0 <= validation_size <= len(train_images):
+        raise ValueError("validation_size must be between 0 and %d, got %d"
+                         % (len(train_images), validation_size))
+
+    def dataset(images, labels, set_seed):
+        if reshape:
+            images = images.reshape(len(images), IMAGE_SIZE * IMAGE_SIZE)
+        else:
+            images = images.reshape(len(images), IMAGE_SIZE, IMAGE_SIZE, 1)
+        if dtype == np.float32:
+            images = images.astype(np.float32) * np.float32(1.0 / 255.0)
+        if one_hot:
+            labels = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+        return DataSet(images, labels, seed=set_seed)
+
+    # Each set shuffles from its own stream, so the training order does not depend on
+    # whether validation batches were drawn.
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    return Datasets(
+        train=dataset(train_images[validation_size:], train_labels[validation_size:], seeds[0]),
+        validation=dataset(train_images[:validation_size], train_labels[:validation_size],
+                           seeds[1]),
+        test=dataset(test_images, test_labels, seeds[2]))
+
+
+def load_mnist(train_dir=DEFAULT_DATA_DIR, **kwargs):
+    """TF1's other entry point: the same as read_data_sets."""
+    return read_data_sets(train_dir, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding and downloading the files.
+
+def find_file(data_dir, name):
+    """Returns the path of NAME.gz or raw NAME in data_dir, or None."""
+    for candidate in (name + ".gz", name):
+        path = os.path.join(data_dir, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def ensure_files(data_dir, mirrors=MIRRORS):
+    """Returns {name: path} for the four files, downloading the missing ones into data_dir."""
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise DataError("%s is not a directory" % data_dir)
+    paths = {name: find_file(data_dir, name) for name in MNIST_SHA256}
+    missing = [name for name, path in paths.items() if path is None]
+    if missing and not mirrors:
+        raise DataError("missing from %s: %s; put the MNIST files there (NAME.gz or raw IDX)"
+                        % (data_dir, ", ".join(name + ".gz" for name in missing)))
+    created = not os.path.isdir(data_dir)
+    for name in missing:
+        try:
+            paths[name] = download(name, data_dir, mirrors)
+        except DataError as e:
+            if created and os.path.isdir(data_dir) and not os.listdir(data_dir):
+                os.rmdir(data_dir)  # leave no empty directory behind
+            still_missing = [n + ".gz" for n in missing if paths[n] is None]
+            # The other files would fail the same way: stop at the first.
+            raise DataError("missing from %s and could not be downloaded: %s (%s); copy the "
+                            "MNIST .gz files there or point --data-dir at a directory that "
+                            "has them" % (data_dir, ", ".join(still_missing), e))
+    return paths
+
+
+def download(name, data_dir, mirrors=MIRRORS, timeout=DOWNLOAD_TIMEOUT_S):
+    """Downloads NAME.gz from the first mirror that serves a verified copy; returns its path.
+
+    The file is written under a temporary name in data_dir and renamed only once its
+    checksum matches, so an interrupted download never leaves a half-written file behind.
+    """
+    filename = name + ".gz"
+    target = os.path.join(data_dir, filename)
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as e:
+        raise DataError("cannot create %s: %s" % (data_dir, e.strerror or e))
+    last_error = None
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + filename
+        fd, temp_path = tempfile.mkstemp(prefix=filename + ".", suffix=".part", dir=data_dir)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _fetch(url, out, timeout)
+            digest = hashlib.sha256(_decompress(temp_path, compressed=True)).hexdigest()
+            if digest != MNIST_SHA256[name]:
+                raise DataError("checksum mismatch")
+            os.replace(temp_path, target)
+            return target
+        except (OSError, DataError) as e:  # urllib's errors are OSErrors
+            last_error = "%s: %s" % (url, getattr(e, "reason", None) or e)
+        finally:
+            if os.path.exists(temp_path):
+                os.remove(temp_path)
+    raise DataError("last error: %s" % last_error)
+
+
+def _fetch(url, out, timeout):
+    """Copies url into the open file `out`, with a progress line on stderr."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while True:
+            chunk = response.read(1 << 16)
+            if not chunk:
+                break
+            out.write(chunk)
+            done += len(chunk)
+            progress = " %3d%%" % (100 * done // total) if total else ""
+            print("\rdownloading %s%s (%d KiB)" % (url, progress, done >> 10),
+                  end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        if total and done != total:
+            raise DataError("connection closed after %d of %d bytes" % (done, total))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing IDX.
+
+def _decompress(path, compressed=None):
+    """Returns the IDX bytes of a gzip-compressed or raw file (by default: by its name)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise DataError("%s: cannot read: %s" % (path, e.strerror or e))
+    if not (path.endswith(".gz") if compressed is None else compressed):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:  # bad header, truncated stream, bad CRC
+        raise DataError("%s: not a valid gzip file (%s)" % (path, e))
+
+
+def _parse_idx(data, path, ndim):
+    """Checks an IDX header of `ndim` dimensions; returns (dims, payload) as uint8."""
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        raise DataError("%s: too short for an IDX header (%d bytes)" % (path, len(data)))
+    zero, type_code, file_ndim = data[0:2], data[2], data[3]
+    if zero != b"\0\0" or type_code != IDX_UBYTE or file_ndim != ndim:
+        raise DataError("%s: wrong magic number 0x%s (expected 0x%08x, unsigned bytes in %d "
+                        "dimensions)" % (path, data[:4].hex(), 0x800 + ndim, ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims, dtype=np.int64))
+    found = len(data) - header_size
+    if found < expected:
+        raise DataError("%s: truncated: the header promises %d bytes of data for shape %s, "
+                        "found %d" % (path, expected, "x".join(map(str, dims)), found))
+    if found > expected:
+        raise DataError("%s: %d bytes past the end of the data for shape %s"
+                        % (path, found - expected, "x".join(map(str, dims))))
+    return dims, np.frombuffer(data, dtype=np.uint8, offset=header_size)
+
+
+def parse_images(data, path):
+    """IDX3 bytes -> uint8 array [N, 28, 28]."""
+    (count, rows, cols), pixels = _parse_idx(data, path, 3)
+    if (rows, cols) != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError("%s: images are %dx%d, expected %dx%d"
+                        % (path, rows, cols, IMAGE_SIZE, IMAGE_SIZE))
+    return pixels.reshape(count, rows, cols)
+
+
+def parse_labels(data, path):
+    """IDX1 bytes -> int64 array [N] of class ids 0-9."""
+    (count,), labels = _parse_idx(data, path, 1)
+    if count and labels.max() >= NUM_CLASSES:
+        index = int(np.argmax(labels >= NUM_CLASSES))
+        raise DataError("%s: label %d at index %d is outside 0-%d"
+                        % (path, labels[index], index, NUM_CLASSES - 1))
+    return labels.astype(np.int64)
+
+
+def main(argv=None):
+    """Checks a data directory and reports the sets and the load time."""
+    argv = sys.argv[1:] if argv is None else argv
+    data_dir = argv[0] if argv else DEFAULT_DATA_DIR
+    start = time.perf_counter()
+    try:
+        mnist = read_data_sets(data_dir)
+    except DataError as e:
+        print("input_data.py: error: %s" % e, file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - start
+    for name, ds in zip(mnist._fields, mnist):
+        print("%-10s %6d images %s %s, labels %s" % (name, ds.num_examples, ds.images.shape,
+                                                     ds.images.dtype, np.bincount(ds.labels)))
+    print("loaded %s in %.2f s" % (data_dir, seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""What every training script shares: flags, the session, batched evaluation, checkpoints,
+progress lines and TensorBoard scalars.
+
+Each model script holds its model and its training loop; the plumbing lives here, once:
+
+    with tf.Session(config=mnist_common.session_config(args)) as sess:
+        run = mnist_common.Run(args, sess, mnist, x, y_, correct_count)
+        for step in run.steps():
+            batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+            _, loss_value, batch_accuracy = sess.run([train_step, loss, accuracy],
+                                                     feed_dict={x: batch_xs, y_: batch_ys})
+            run.step_done(loss_value, batch_accuracy)
+        return run.finish()
+"""
+import os
+
+# Before TensorFlow's import: keep its C++ start-up chatter off the terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+import input_data  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # TF1 symbols warn of their deprecation at every use
+tf.disable_v2_behavior()
+
+REPO_DIR = os.path.dirname(os.path.abspath(__file__))
+RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
+EVAL_BATCH_SIZE = 1000
+CONFIG_FILE = "config.json"  # the flags of the run that wrote the checkpoints beside it
+# Flags that shape the training schedule: --resume refuses to continue under other values.
+SCHEDULE_FLAGS = ("batch_size", "epochs", "steps", "learning_rate", "seed", "validation_size")
+
+
+class UsageError(Exception):
+    """A flag, directory or checkpoint the run cannot use; the message says which and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Flags.
+
+def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100):
+    """An argparse parser with the flags every script has, given the script's defaults.
+
+    The script adds its own flags to it, then calls `parse_args(parser, argv)`.
+    """
+    name = os.path.splitext(os.path.basename(script))[0]
+    parser = argparse.ArgumentParser(
+        prog=os.path.basename(script), description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", default=input_data.DEFAULT_DATA_DIR,
+                        help="directory of the MNIST IDX files (.gz or raw); missing files are "
+                             "downloaded into it")
+    parser.add_argument("--epochs", type=float, default=epochs,
+                        help="passes over the training set")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train this many mini-batches instead of --epochs")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help="training examples per step")
+    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+                        help="initial learning rate")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds initialisation, dropout and shuffling: same seed, same result")
+    parser.add_argument("--validation-size", type=int, default=5000,
+                        help="training examples held out to validate on after each epoch")
+    parser.add_argument("--run-dir", default=os.path.join(RUNS_DIR, name),
+                        help="where checkpoints and TensorBoard logs are written")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue training from the last checkpoint in --run-dir")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="restore the last checkpoint in --run-dir and evaluate it on the "
+                             "test set, without training")
+    parser.add_argument("--log-every", type=int, default=log_every,
+                        help="steps between progress lines")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for TensorFlow's ops (0: one per core)")
+    return parser
+
+
+def parse_args(parser, argv=None):
+    """parser.parse_args(argv), then checks that the common flags make sense."""
+    args = parser.parse_args(argv)
+    positive = {"--epochs": args.epochs, "--batch-size": args.batch_size,
+                "--learning-rate": args.learning_rate, "--log-every": args.log_every}
+    if args.steps is not None:
+        positive["--steps"] = args.steps
+    for flag, value in positive.items():
+        if not value > 0:
+            parser.error("%s must be positive, got %s" % (flag, value))
+    if args.validation_size < 0:
+        parser.error("--validation-size must be 0 or more, got %d" % args.validation_size)
+    if args.threads < 0:
+        parser.error("--threads must be 0 or more, got %d" % args.threads)
+    if args.resume and args.eval_only:
+        parser.error("--resume and --eval-only cannot be used together")
+    return args
+
+
+def load_data(args):
+    """The MNIST sets from --data-dir, shuffled by --seed."""
+    try:
+        mnist = input_data.read_data_sets(args.data_dir, validation_size=args.validation_size,
+                                          seed=args.seed)
+    except ValueError as e:  # a validation split larger than the training set
+        raise UsageError("--validation-size: %s" % e)
+    if args.batch_size > mnist.train.num_examples:
+        raise UsageError("--batch-size %d is larger than the training set (%d examples)"
+                         % (args.batch_size, mnist.train.num_examples))
+    return mnist
+
+
+def total_steps(args, mnist):
+    """The number of training steps: --steps, or --epochs passes over the training set."""
+    return args.steps or max(1, math.ceil(args.epochs * mnist.train.num_examples
+                                          / args.batch_size))
+
+
+def session_config(args):
+    """Session options for these small models on a CPU."""
+    return tf.ConfigProto(intra_op_parallelism_threads=args.threads,
+                          inter_op_parallelism_threads=args.threads)
+
+
+# ---------------------------------------------------------------------------------------------
+# The graph pieces every model has.
+
+def evaluation(logits, labels):
+    """Returns (correct_count, accuracy) of a batch.
+
+    correct_count is the number of examples whose top logit is the label: summed over the
+    batches of a set, it gives the set's exact accuracy (see evaluate).
+    """
+    correct_count = tf.reduce_sum(tf.cast(tf.nn.in_top_k(logits, labels, 1), tf.int32))
+    accuracy = tf.cast(correct_count, tf.float32) / tf.cast(tf.shape(labels)[0], tf.float32)
+    return correct_count, accuracy
+
+
+def evaluate(sess, count_op, x, y_, dataset, feed_dict=None, batch_size=EVAL_BATCH_SIZE):
+    """The accuracy on every example of `dataset`, in batches, the last one partial."""
+    correct = 0
+    for start in range(0, dataset.num_examples, batch_size):
+        feed = {x: dataset.images[start:start + batch_size],
+                y_: dataset.labels[start:start + batch_size]}
+        feed.update(feed_dict or {})
+        correct += sess.run(count_op, feed_dict=feed)
+    return correct / dataset.num_examples
+
+
+# ---------------------------------------------------------------------------------------------
+# A training run: initialise or restore, progress, validation, checkpoints, final test.
+
+class Run:
+    """The bookkeeping around one script's training loop.
+
+    Creating it initialises the variables, or restores them with --resume and --eval-only.
+    `steps()` gives the global steps still to train; after each, `step_done` prints progress
+    every --log-every steps and, at the end of each epoch, validates and saves a checkpoint.
+    `finish()` saves, evaluates the test set, prints `test accuracy: ...` and returns the
+    figures.
+
+    Args:
+      args: the parsed flags.
+      sess: the session, in the graph that holds the model.
+      mnist: the Datasets.
+      x, y_: the image and label placeholders.
+      count_op: the number of correct predictions in a batch (see evaluation).
+      eval_feed: extra feeds for evaluation, such as {keep_prob: 1.0}.
+      learning_rate: a tensor, logged with the progress, if the rate changes.
+    """
+
+    def __init__(self, args, sess, mnist, x, y_, count_op, eval_feed=None, learning_rate=None):
+        self.args, self.sess, self.mnist = args, sess, mnist
+        self._x, self._y, self._count_op = x, y_, count_op
+        self._eval_feed = eval_feed or {}
+        self._learning_rate = learning_rate
+        self._global_step = tf.train.get_or_create_global_step()
+        # No .meta files: the scripts rebuild their graphs from code.
+        self._saver = tf.train.Saver(max_to_keep=3, save_relative_paths=True)
+        self.checkpoint_path = None
+        self.validation_accuracy = None
+
+        self.total_steps = total_steps(args, mnist)
+
+        if args.eval_only or args.resume:
+            self.checkpoint_path = restore(sess, self._saver, args.run_dir, args)
+        else:
+            sess.run(tf.global_variables_initializer())
+            if tf.train.latest_checkpoint(args.run_dir):
+                print("starting afresh in %s: its checkpoints will be replaced "
+                      "(--resume continues from them)" % args.run_dir)
+        self.start_step = sess.run(self._global_step)
+        if args.eval_only:
+            self.total_steps = self.start_step
+        # Resume where the data left off, so the batches match those of an unbroken run.
+        mnist.train.skip(self.start_step * args.batch_size)
+
+        self._writer = None
+        self._step = self.start_step
+        self._epoch = mnist.train.epochs_completed
+        self._train_seconds = 0.0
+        self._interval_start = None
+        self._interval_first_step = self.start_step  # of the steps the next progress line sums up
+        self.losses = []  # every step's training loss, for plotting
+
+    def steps(self):
+        """The global steps still to train, from the restored one (0 in a new run)."""
+        if self.start_step < self.total_steps:
+            os.makedirs(self.args.run_dir, exist_ok=True)
+            self._writer = tf.summary.FileWriter(self.args.run_dir, self.sess.graph)
+            _write_config(self.args)
+            print("training %d steps of %d (%.1f epochs) from step %d; checkpoints and logs "
+                  "in %s" % (self.total_steps - self.start_step, self.args.batch_size,
+                             self.total_steps * self.args.batch_size
+                             / self.mnist.train.num_examples, self.start_step,
+                             self.args.run_dir))
+        self._interval_start = time.perf_counter()
+        return range(self.start_step, self.total_steps)
+
+    def step_done(self, loss_value, batch_accuracy):
+        """Counts a step: a progress line now and then, validation and a checkpoint per epoch."""
+        self._step += 1
+        self.losses.append(float(loss_value))
+        if math.isnan(loss_value):
+            raise UsageError("the loss became NaN at step %d: lower --learning-rate"
+                             % self._step)
+        epoch_ended = self.mnist.train.epochs_completed > self._epoch
+        last = self._step == self.total_steps
+        if self._step % self.args.log_every == 0 or epoch_ended or last:
+            seconds = time.perf_counter() - self._interval_start
+            self._train_seconds += seconds
+            interval = self.losses[self._interval_first_step - self._step:]
+            mean_loss = sum(interval) / len(interval)
+            images_per_s = len(interval) * self.args.batch_size / seconds
+            scalars = {"loss": mean_loss, "accuracy/train_batch": batch_accuracy}
+            line = "step %*d/%d  epoch %5.2f  loss %.4f  batch accuracy %.3f" % (
+                len(str(self.total_steps)), self._step, self.total_steps,
+                self._step * self.args.batch_size / self.mnist.train.num_examples,
+                mean_loss, batch_accuracy)
+            if self._learning_rate is not None:
+                scalars["learning_rate"] = self.sess.run(self._learning_rate)
+                line += "  lr %.2e" % scalars["learning_rate"]
+            print("%s  %6.0f images/s" % (line, images_per_s), flush=True)
+            if epoch_ended or last:
+                self._epoch = self.mnist.train.epochs_completed
+                self.validate(scalars)
+                self.save()
+            self._write_scalars(scalars)
+            self._interval_first_step = self._step
+            self._interval_start = time.perf_counter()
+
+    def validate(self, scalars=None):
+        """Evaluates the validation set, prints the accuracy and adds it to `scalars`."""
+        if self.mnist.validation.num_examples:
+            self.validation_accuracy = self.evaluate(self.mnist.validation)
+            print("validation accuracy %.4f" % self.validation_accuracy, flush=True)
+            if scalars is not None:
+                scalars["accuracy/validation"] = self.validation_accuracy
+
+    def evaluate(self, dataset):
+        """The accuracy of the model on every example of `dataset`."""
+        return evaluate(self.sess, self._count_op, self._x, self._y, dataset, self._eval_feed)
+
+    def save(self):
+        """Writes a checkpoint of the current step; a crash mid-write leaves the last one whole."""
+        # Saver writes the data, then atomically updates the `checkpoint` index: an
+        # interrupted save leaves the index naming the previous, complete checkpoint.
+        self.checkpoint_path = self._saver.save(
+            self.sess, os.path.join(self.args.run_dir, "model.ckpt"),
+            global_step=self._global_step, write_meta_graph=False)
+
+    def finish(self):
+        """Evaluates the test set; prints and returns the figures of the run."""
+        trained = self._step - self.start_step
+        if self._writer:
+            self._writer.close()
+        if trained:
+            images_per_s = trained * self.args.batch_size / max(self._train_seconds, 1e-9)
+            print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
+                  % (trained, self._train_seconds, images_per_s, self.checkpoint_path))
+        else:
+            images_per_s = None
+            print("evaluating checkpoint %s" % self.checkpoint_path)
+        test_accuracy = self.evaluate(self.mnist.test)
+        print("test accuracy: %.4f" % test_accuracy, flush=True)
+        return {"test_accuracy": test_accuracy, "validation_accuracy": self.validation_accuracy,
+                "global_step": self._step, "train_seconds": self._train_seconds,
+                "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
+                "losses": self.losses}
+
+    def _write_scalars(self, scalars):
+        summary = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))
+                                    for tag, value in scalars.items()])
+        self._writer.add_summary(summary, self._step)
+        self._writer.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints.
+
+def restore(sess, saver, run_dir, args):
+    """Restores the last checkpoint in run_dir into sess; returns its path.
+
+    Raises UsageError, naming the directory or checkpoint, when there is none, when it does
+    not fit the model in sess.graph, or when --resume would change the training schedule.
+    """
+    path = tf.train.latest_checkpoint(run_dir)
+    if path is None:
+        raise UsageError("no checkpoint in %s: train first (without --resume or --eval-only), "
+                         "or point --run-dir at a run that has one" % run_dir)
+    try:
+        saved_shapes = dict(tf.train.list_variables(path))
+    except (tf.errors.OpError, ValueError) as e:
+        raise UsageError("cannot read checkpoint %s: %s" % (path, _first_line(e)))
+    for variable in tf.global_variables():  # what the Saver restores
+        name = variable.op.name
+        shape = variable.shape.as_list()
+        if name not in saved_shapes:
+            raise UsageError("checkpoint %s does not fit this model: it has no variable %s "
+                             "(was it written by another script?)" % (path, name))
+        if saved_shapes[name] != shape:
+            raise UsageError("checkpoint %s does not fit this model: %s is %s there, %s here"
+                             % (path, name, saved_shapes[name], shape))
+    if args.resume:
+        saved = _read_config(run_dir)
+        changed = [flag for flag in SCHEDULE_FLAGS + tuple(getattr(args, "schedule_flags", ()))
+                   if flag in saved and saved[flag] != getattr(args, flag)]
+        if changed:
+            raise UsageError("--resume with other training flags than %s was started with: %s; "
+                             "resume with the same values" % (run_dir, ", ".join(
+                                 "--%s %s (was %s)" % (flag.replace("_", "-"),
+                                                       getattr(args, flag), saved[flag])
+                                 for flag in changed)))
+    try:
+        saver.restore(sess, path)
+    except tf.errors.OpError as e:
+        raise UsageError("cannot restore checkpoint %s: %s" % (path, _first_line(e)))
+    return path
+
+
+def _write_config(args):
+    """Writes the run's flags beside its checkpoints, atomically."""
+    fd, temp_path = tempfile.mkstemp(dir=args.run_dir, prefix=CONFIG_FILE, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(vars(args), f, indent=2, sort_keys=True)
+    os.replace(temp_path, os.path.join(args.run_dir, CONFIG_FILE))
+
+
+def _read_config(run_dir):
+    try:
+        with open(os.path.join(run_dir, CONFIG_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}  # checkpoints without a config (copied by hand): nothing to compare
+
+
+def _first_line(error):
+    message = getattr(error, "message", None) or str(error)
+    return message.strip().splitlines()[0] if message.strip() else type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line.
+
+def run_main(main, script):
+    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2."""
+    prog = os.path.basename(script)
+    try:
+        main()
+    except (input_data.DataError, UsageError) as e:
+        print("%s: error: %s" % (prog, e), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("\n%s: interrupted; the last checkpoint saved is still complete "
+              "(--resume continues from it)" % prog, file=sys.stderr)
+        sys.exit(130)

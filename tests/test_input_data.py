@@ -1,0 +1,297 @@
+"""The loader: what it returns, how it batches, what it refuses, how it downloads."""
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import REPO_DIR, TINY_TEST, TINY_TRAIN, idx_bytes, write_idx_dir
+import input_data
+
+
+def test_sets_shapes_dtypes_and_scaling(shared_tiny_dir):
+    mnist = input_data.read_data_sets(shared_tiny_dir, validation_size=100)
+    assert [ds.num_examples for ds in mnist] == [TINY_TRAIN - 100, 100, TINY_TEST]
+    for ds in mnist:
+        assert ds.images.shape == (ds.num_examples, 784)
+        assert ds.images.dtype == np.float32
+        assert ds.images.min() >= 0.0 and ds.images.max() == 1.0
+        assert ds.labels.shape == (ds.num_examples,)
+        assert set(np.unique(ds.labels)) <= set(range(10))
+        assert ds.epochs_completed == 0
+
+
+def test_validation_is_the_first_training_examples(tmp_path):
+    arrays = write_idx_dir(str(tmp_path))
+    mnist = input_data.read_data_sets(str(tmp_path), validation_size=100, dtype=np.uint8)
+    train_images = arrays[input_data.TRAIN_IMAGES].reshape(-1, 784)
+    np.testing.assert_array_equal(mnist.validation.images, train_images[:100])
+    np.testing.assert_array_equal(mnist.train.images, train_images[100:])
+    np.testing.assert_array_equal(mnist.train.labels, arrays[input_data.TRAIN_LABELS][100:])
+    # uint8 keeps the raw bytes; float32 is the same divided by 255.
+    floats = input_data.read_data_sets(str(tmp_path), validation_size=100)
+    np.testing.assert_allclose(floats.test.images * 255, mnist.test.images, atol=1e-4)
+
+
+def test_one_hot_and_unflattened_images(shared_tiny_dir):
+    mnist = input_data.read_data_sets(shared_tiny_dir, one_hot=True, reshape=False,
+                                      validation_size=0)
+    assert mnist.train.labels.shape == (TINY_TRAIN, 10)
+    assert mnist.train.labels.dtype == np.float32
+    np.testing.assert_array_equal(mnist.train.labels.sum(axis=1), 1)
+    assert mnist.train.images.shape == (TINY_TRAIN, 28, 28, 1)
+    assert mnist.validation.num_examples == 0
+
+
+def test_raw_uncompressed_files(tmp_path):
+    write_idx_dir(str(tmp_path), compress=False)
+    mnist = input_data.read_data_sets(str(tmp_path), validation_size=0)
+    assert mnist.train.num_examples == TINY_TRAIN
+
+
+def test_next_batch_serves_each_example_once_per_epoch_and_reshuffles(shared_tiny_dir):
+    mnist = input_data.read_data_sets(shared_tiny_dir, validation_size=100, seed=3,
+                                      dtype=np.uint8)
+    train = mnist.train  # 500 examples: batches of 30 straddle the epoch boundaries
+    # Identify each example by its row index in train.images.
+    row_of = {row.tobytes(): i for i, row in enumerate(train.images)}
+    assert len(row_of) == train.num_examples
+    served = []
+    while len(served) < 3 * train.num_examples:
+        images, labels = train.next_batch(30)
+        assert len(images) == 30
+        for image, label in zip(images, labels):
+            index = row_of[image.tobytes()]
+            assert train.labels[index] == label
+            served.append(index)
+    epochs = [served[i * 500:(i + 1) * 500] for i in range(3)]
+    for epoch in epochs:
+        assert sorted(epoch) == list(range(500))
+    assert epochs[0] != epochs[1] != epochs[2]
+    assert epochs[0] != list(range(500))
+    assert train.epochs_completed == 3
+
+
+def test_shuffling_is_seeded(shared_tiny_dir):
+    def first_batches(seed):
+        train = input_data.read_data_sets(shared_tiny_dir, validation_size=0, seed=seed).train
+        return np.concatenate([train.next_batch(100)[1] for _ in range(8)])
+
+    np.testing.assert_array_equal(first_batches(1), first_batches(1))
+    assert not np.array_equal(first_batches(1), first_batches(2))
+
+
+def test_skip_matches_next_batch(shared_tiny_dir):
+    def fresh():
+        return input_data.read_data_sets(shared_tiny_dir, validation_size=0, seed=5).train
+
+    walked, skipped = fresh(), fresh()
+    for _ in range(13):
+        walked.next_batch(70)
+    skipped.skip(13 * 70)
+    assert skipped.epochs_completed == walked.epochs_completed == 1
+    np.testing.assert_array_equal(skipped.next_batch(70)[1], walked.next_batch(70)[1])
+
+
+def test_unshuffled_batches_keep_the_file_order(shared_tiny_dir):
+    train = input_data.read_data_sets(shared_tiny_dir, validation_size=0).train
+    labels = np.concatenate([train.next_batch(240, shuffle=False)[1] for _ in range(5)])
+    np.testing.assert_array_equal(labels, np.concatenate([train.labels, train.labels]))
+
+
+def test_bundled_data_is_mnist(capsys):
+    mnist = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False)
+    assert [ds.num_examples for ds in mnist] == [55000, 5000, 10000]
+    assert np.bincount(mnist.test.labels).tolist() == [
+        980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert capsys.readouterr().err == ""  # checksums match: no notice
+
+
+def test_other_data_in_the_same_format_is_used_with_a_notice(shared_tiny_dir, capsys):
+    input_data.read_data_sets(shared_tiny_dir, validation_size=0)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "notice:" in err and "is not MNIST" in err and shared_tiny_dir in err
+
+
+# Each corruption: (file to damage, how, words the error must contain).
+def _rewrite_gz(path, edit):
+    with gzip.open(path) as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(gzip.compress(edit(data), mtime=0))
+
+
+def _set_label(data):
+    return data[:8] + bytes([12]) + data[9:]
+
+
+CORRUPTIONS = {
+    "not gzip": (input_data.TRAIN_IMAGES, lambda p: open(p, "wb").write(b"hello, world"),
+                 "not a valid gzip file"),
+    "truncated gzip": (input_data.TEST_IMAGES,
+                       lambda p: open(p, "r+b").truncate(os.path.getsize(p) // 2),
+                       "not a valid gzip file"),
+    "wrong magic": (input_data.TRAIN_LABELS,
+                    lambda p: _rewrite_gz(p, lambda d: b"\x00\x00\x08\x03" + d[4:]),
+                    "wrong magic number"),
+    "short payload": (input_data.TRAIN_IMAGES, lambda p: _rewrite_gz(p, lambda d: d[:-100]),
+                      "truncated"),
+    "trailing bytes": (input_data.TEST_LABELS, lambda p: _rewrite_gz(p, lambda d: d + b"xy"),
+                       "bytes past the end"),
+    "empty file": (input_data.TEST_LABELS, lambda p: _rewrite_gz(p, lambda d: b""),
+                   "too short for an IDX header"),
+    "label outside 0-9": (input_data.TRAIN_LABELS, lambda p: _rewrite_gz(p, _set_label),
+                          "label 12 at index 0 is outside 0-9"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupt_file_is_refused_naming_it(tiny_dir, case):
+    name, damage, words = CORRUPTIONS[case]
+    path = os.path.join(tiny_dir, name + ".gz")
+    damage(path)
+    with pytest.raises(input_data.DataError) as error:
+        input_data.read_data_sets(tiny_dir, download=False)
+    message = str(error.value)
+    assert path in message and words in message and "\n" not in message
+
+
+def test_image_and_label_counts_must_agree(tiny_dir):
+    path = os.path.join(tiny_dir, input_data.TEST_LABELS + ".gz")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(idx_bytes(np.zeros(TINY_TEST - 1, np.uint8))))
+    with pytest.raises(input_data.DataError, match="holds %d images but .* holds %d labels"
+                       % (TINY_TEST, TINY_TEST - 1)):
+        input_data.read_data_sets(tiny_dir, download=False)
+
+
+def test_images_must_be_28x28(tiny_dir):
+    path = os.path.join(tiny_dir, input_data.TEST_IMAGES + ".gz")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(idx_bytes(np.zeros((TINY_TEST, 32, 32), np.uint8))))
+    with pytest.raises(input_data.DataError, match="images are 32x32, expected 28x28"):
+        input_data.read_data_sets(tiny_dir, download=False)
+
+
+def test_missing_files_without_download_are_listed(tiny_dir):
+    os.remove(os.path.join(tiny_dir, input_data.TEST_LABELS + ".gz"))
+    with pytest.raises(input_data.DataError, match="missing from .*: t10k-labels-idx1-ubyte.gz"):
+        input_data.read_data_sets(tiny_dir, download=False)
+
+
+def test_command_line_reports_a_corrupt_file_in_one_line(tiny_dir):
+    path = os.path.join(tiny_dir, input_data.TRAIN_IMAGES + ".gz")
+    open(path, "r+b").truncate(100)
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "input_data.py"), tiny_dir],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and path in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloads, from a server on 127.0.0.1 that serves files from a directory.
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/broken/"):
+            self.send_error(500, "server error")
+        else:
+            super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serves tmp_path/www on a free local port; yields its base URL."""
+    root = tmp_path / "www"
+    root.mkdir()
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % httpd.server_address[1], root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def tiny_checksums(monkeypatch, tmp_path):
+    """Makes the tiny files the ones the loader expects; returns their directory."""
+    source = str(tmp_path / "source")
+    arrays = write_idx_dir(source)
+    monkeypatch.setattr(input_data, "MNIST_SHA256", {
+        name: hashlib.sha256(idx_bytes(array)).hexdigest() for name, array in arrays.items()})
+    return source
+
+
+def _publish(source, root, names=None):
+    for name in names or input_data.MNIST_SHA256:
+        with open(os.path.join(source, name + ".gz"), "rb") as f:
+            (root / (name + ".gz")).write_bytes(f.read())
+
+
+def test_missing_files_are_downloaded_from_the_next_mirror(server, tiny_checksums, tmp_path,
+                                                            capsys):
+    base, root = server
+    _publish(tiny_checksums, root)
+    target = str(tmp_path / "fresh" / "data")
+    mirrors = [base + "/broken/", base + "/absent/", base + "/"]
+    mnist = input_data.read_data_sets(target, validation_size=0, source_url=mirrors)
+    assert mnist.train.num_examples == TINY_TRAIN
+    assert sorted(os.listdir(target)) == sorted(n + ".gz" for n in input_data.MNIST_SHA256)
+    err = capsys.readouterr().err
+    assert "downloading %s/train-images-idx3-ubyte.gz" % base in err
+    assert "100%" in err and "notice" not in err  # verified, so not flagged as "not MNIST"
+
+
+def test_only_the_missing_files_are_downloaded(server, tiny_checksums, tmp_path):
+    base, root = server
+    _publish(tiny_checksums, root, [input_data.TEST_LABELS])
+    target = str(tmp_path / "partial")
+    write_idx_dir(target)
+    os.remove(os.path.join(target, input_data.TEST_LABELS + ".gz"))
+    assert input_data.read_data_sets(target, source_url=base, validation_size=0)
+
+
+def test_a_corrupt_download_is_refused_and_not_kept(server, tiny_checksums, tmp_path):
+    base, root = server
+    _publish(tiny_checksums, root)
+    bad = root / (input_data.TRAIN_LABELS + ".gz")
+    bad.write_bytes(gzip.compress(idx_bytes(np.ones(TINY_TRAIN, np.uint8))))
+    target = tmp_path / "target"
+    with pytest.raises(input_data.DataError) as error:
+        input_data.read_data_sets(str(target), source_url=[base], validation_size=0)
+    message = str(error.value)
+    assert "train-labels-idx1-ubyte.gz" in message and "checksum mismatch" in message
+    # Nothing half-verified stays behind: only the files that verified.
+    assert not (target / (input_data.TRAIN_LABELS + ".gz")).exists()
+    assert not [f for f in os.listdir(target) if f.endswith(".part")]
+
+
+def test_a_server_error_is_reported(server, tiny_checksums, tmp_path):
+    base, _ = server
+    with pytest.raises(input_data.DataError, match="could not be downloaded: .*(500|server "
+                                                   "error)"):
+        input_data.read_data_sets(str(tmp_path / "x"), source_url=base + "/broken/")
+    assert not (tmp_path / "x").exists()  # no empty directory left behind
+
+
+def test_offline_error_lists_every_missing_file_and_where_to_put_them(tmp_path):
+    target = str(tmp_path / "nowhere")
+    # A closed port on 127.0.0.1 fails at once, like a machine with no network.
+    with pytest.raises(input_data.DataError) as error:
+        input_data.read_data_sets(target, source_url="http://127.0.0.1:9/")
+    message = str(error.value)
+    assert "\n" not in message and target in message and "--data-dir" in message
+    for name in input_data.MNIST_SHA256:
+        assert name + ".gz" in message
