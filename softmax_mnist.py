@@ -69,7 +69,7 @@ def main(argv=None):
         correct_count, accuracy = mnist_common.evaluation(logits, y_)
 
         with tf.Session(config=mnist_common.session_config(args)) as sess:
-            run = mnist_common.Run(args, sess, mnist, x, y_, correct_count,
+            run = mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
                                    learning_rate=learning_rate)
             for _ in run.steps():
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)

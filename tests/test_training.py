@@ -13,65 +13,11 @@ import mnist_common
 import softmax_mnist
 
 
-def test_eval_only_restores_the_trained_model(shared_tiny_dir, tmp_path):
-    trained = softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "10"))
-    restored = softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
-    assert restored["test_accuracy"] == trained["test_accuracy"]
-    assert restored["global_step"] == 10 and restored["losses"] == []
-
-
-def test_interrupted_run_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_path,
-                                                           monkeypatch):
-    # 500 training examples in batches of 50: a checkpoint every 10 steps, and at the end.
-    whole = softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", "--steps", "25"))
-    flags = tiny_flags(shared_tiny_dir, tmp_path / "split", "--steps", "25")
-
-    next_batch = input_data.DataSet.next_batch
-    calls = []
-
-    def interrupted_at_step_23(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 23:
-            raise KeyboardInterrupt  # Ctrl-C in the middle of the third epoch
-        return next_batch(self, *args, **kwargs)
-
-    monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted_at_step_23)
-    with pytest.raises(KeyboardInterrupt):
-        softmax_mnist.main(flags)
-    monkeypatch.undo()
-
-    rest = softmax_mnist.main(flags + ["--resume"])
-    assert rest["global_step"] == 25 and len(rest["losses"]) == 5  # from step 20's checkpoint
-    # The same weights and data order as the unbroken run: the same losses, step for step.
-    assert rest["losses"] == pytest.approx(whole["losses"][20:], rel=1e-6)
-    assert rest["test_accuracy"] == whole["test_accuracy"]
-
-
 def test_resume_refuses_other_schedule_flags(shared_tiny_dir, tmp_path):
     softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3"))
     with pytest.raises(mnist_common.UsageError, match=r"--learning-rate 0\.1 \(was 1\.0\)"):
         softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3", "--resume",
                                       "--learning-rate", "0.1"))
-
-
-@pytest.mark.parametrize("flag", ["--eval-only", "--resume"])
-def test_no_checkpoint_is_a_clear_error(shared_tiny_dir, tmp_path, flag):
-    with pytest.raises(mnist_common.UsageError, match="no checkpoint in .*: train first"):
-        softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, flag))
-
-
-def test_a_checkpoint_of_another_model_is_refused(shared_tiny_dir, tmp_path):
-    import tensorflow.compat.v1 as tf
-
-    with tf.Graph().as_default():  # a checkpoint with other variables, as another script writes
-        tf.Variable(tf.zeros([3]), name="conv1/weights")
-        tf.train.get_or_create_global_step()
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            tf.train.Saver().save(sess, str(tmp_path / "model.ckpt"), global_step=1)
-    with pytest.raises(mnist_common.UsageError, match="does not fit this model: it has no "
-                                                      "variable softmax_linear/weights"):
-        softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
 
 
 def test_a_damaged_checkpoint_is_a_clear_error(shared_tiny_dir, tmp_path):

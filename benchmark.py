@@ -1,0 +1,84 @@
+"""Runs each training script with its defaults and prints test accuracy, wall time and
+training throughput: the figures of the README's table.
+
+Each script runs as `python SCRIPT` in a fresh process, so the wall time includes
+TensorFlow's import, the data load and the evaluation, as a user sees it. With
+--torch-python, the PyTorch peers in ../shared/bench run in the same sitting: these machines
+are shared and noisy, so only figures taken side by side compare.
+
+    python benchmark.py [softmax cnn rnn] [--torch-python /tmp/peer-torch/bin/python]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+REPO_DIR = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = {"softmax": "softmax_mnist.py", "cnn": "cnn_mnist.py", "rnn": "rnn_mnist.py"}
+# The peer of each script, and the batch size to run it at (the script's default).
+PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 128)}
+PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
+
+
+def run_script(script, extra_args):
+    """Runs a training script; returns (test accuracy, wall seconds, training images/s)."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, script), *extra_args],
+                            capture_output=True, text=True, cwd=REPO_DIR)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit("benchmark.py: %s failed:\n%s" % (script, result.stderr.strip()))
+    accuracy = re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.M)
+    throughput = re.search(r"^trained \d+ steps in [0-9.]+ s \(([0-9]+) images/s\)",
+                           result.stdout, re.M)
+    return float(accuracy.group(1)), wall, float(throughput.group(1))
+
+
+def run_peer(python, peer, batch_size):
+    """Runs a peer benchmark; returns its images/s, or None if it cannot run."""
+    path = os.path.join(PEER_DIR, peer)
+    result = subprocess.run([python, path, str(batch_size)], capture_output=True, text=True)
+    match = re.search(r"([0-9]+) img/s", result.stdout)
+    if result.returncode != 0 or not match:
+        print("  (peer %s did not run: %s)" % (peer, (result.stderr.strip().splitlines()
+                                                      or ["no output"])[-1]))
+        return None
+    return float(match.group(1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", metavar="MODEL",
+                        help="which scripts to run: %s (default: all)" % ", ".join(SCRIPTS))
+    parser.add_argument("--torch-python", default=None,
+                        help="a Python with PyTorch, to run the peers in ../shared/bench")
+    parser.add_argument("--script-args", default="",
+                        help="extra flags for every script, e.g. '--epochs 1'")
+    args = parser.parse_args(argv)
+    for model in args.models:
+        if model not in SCRIPTS:
+            parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))
+    models = args.models or list(SCRIPTS)
+
+    rows = []
+    for model in models:
+        script = SCRIPTS[model]
+        print("running %s ..." % script, flush=True)
+        accuracy, wall, images_per_s = run_script(script, args.script_args.split())
+        peer = None
+        if args.torch_python and model in PEERS:
+            peer = run_peer(args.torch_python, *PEERS[model])
+        rows.append((script, accuracy, wall, images_per_s, peer))
+
+    print("\n| script | test accuracy | wall time | training images/s | PyTorch peer images/s |")
+    print("| --- | --- | --- | --- | --- |")
+    for script, accuracy, wall, images_per_s, peer in rows:
+        print("| %s | %.2f%% | %.0f s | %.0f | %s |" % (
+            script, 100 * accuracy, wall, images_per_s, "%.0f" % peer if peer else "-"))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""A convolutional network on MNIST: TensorFlow's "Deep MNIST" tutorial model.
+
+conv 5x5x32 + ReLU, max-pool 2x2, conv 5x5x64 + ReLU, max-pool 2x2, fully connected 1024 +
+ReLU, dropout, 10 logits; built from raw ops in graph mode, trained with Adam. The tutorial
+trains 20,000 steps of 50 at a constant 1e-4 for its 99.2%; a decaying rate from 1e-3 gets
+there in a few epochs (see training()).
+
+    python cnn_mnist.py [--epochs 6] [--resume] [--eval-only] [--help]
+"""
+import sys
+
+import mnist_common  # first: it quiets TensorFlow's start-up logging
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+
+
+def weight_variable(shape):
+    """Weights drawn for ReLU layers (He): variance 2 / fan-in keeps activations at scale."""
+    fan_in = 1
+    for dim in shape[:-1]:
+        fan_in *= dim
+    return tf.Variable(tf.truncated_normal(shape, stddev=(2.0 / fan_in) ** 0.5), name="weights")
+
+
+def bias_variable(shape):
+    # Slightly positive, as in the tutorial, so that no ReLU starts out dead.
+    return tf.Variable(tf.constant(0.1, shape=shape), name="biases")
+
+
+def conv2d(x, W):
+    return tf.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding="SAME")
+
+
+def max_pool_2x2(x):
+    return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+
+
+def inference(x, keep_prob=1.0):
+    """The model: images [batch, 784] -> logits [batch, 10]; keep_prob < 1 adds dropout."""
+    x_image = tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, 1])
+    with tf.name_scope("conv1"):  # 28x28x1 -> 28x28x32
+        W_conv1 = weight_variable([5, 5, 1, 32])
+        b_conv1 = bias_variable([32])
+        h_conv1 = tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1)
+    with tf.name_scope("pool1"):  # -> 14x14x32
+        h_pool1 = max_pool_2x2(h_conv1)
+    with tf.name_scope("conv2"):  # -> 14x14x64
+        W_conv2 = weight_variable([5, 5, 32, 64])
+        b_conv2 = bias_variable([64])
+        h_conv2 = tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2)
+    with tf.name_scope("pool2"):  # -> 7x7x64
+        h_pool2 = max_pool_2x2(h_conv2)
+    with tf.name_scope("fc1"):  # -> 1024
+        W_fc1 = weight_variable([7 * 7 * 64, 1024])
+        b_fc1 = bias_variable([1024])
+        h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
+        h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
+    with tf.name_scope("dropout"):  # keep_prob is fed: 0.5 to train, 1.0 to evaluate
+        h_fc1_drop = tf.nn.dropout(h_fc1, rate=1.0 - keep_prob)
+    with tf.name_scope("fc2"):  # -> 10
+        W_fc2 = weight_variable([1024, NUM_CLASSES])
+        b_fc2 = bias_variable([NUM_CLASSES])
+        return tf.matmul(h_fc1_drop, W_fc2) + b_fc2
+
+
+def loss(logits, labels):
+    """Mean cross-entropy, computed from the logits: log(softmax) itself can reach log(0)."""
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def training(loss_op, initial_learning_rate, total_steps):
+    """Returns (train_step, learning_rate): one Adam step, counted in global_step.
+
+    The rate starts ten times higher than the tutorial's constant 1e-4, for fast progress,
+    and falls linearly to zero, so that the last steps fine-tune instead of bouncing around.
+    """
+    global_step = tf.train.get_or_create_global_step()
+    learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
+                                              end_learning_rate=0.0, power=1.0)
+    optimizer = tf.train.AdamOptimizer(learning_rate)
+    return optimizer.minimize(loss_op, global_step=global_step), learning_rate
+
+
+def build_parser():
+    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=4,
+                                      batch_size=100, learning_rate=1e-3)
+    parser.add_argument("--keep-prob", type=float, default=0.5,
+                        help="dropout: probability of keeping each fc1 unit while training")
+    return parser
+
+
+def main(argv=None):
+    """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
+    args = mnist_common.parse_args(build_parser(), argv, schedule_flags=("keep_prob",))
+    mnist = mnist_common.load_data(args)
+
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        x = tf.placeholder(tf.float32, [None, IMAGE_SIZE * IMAGE_SIZE], name="x")
+        y_ = tf.placeholder(tf.int64, [None], name="y_")
+        keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
+
+        logits = inference(x, keep_prob)
+        loss_op = loss(logits, y_)
+        train_step, learning_rate = training(loss_op, args.learning_rate,
+                                             mnist_common.total_steps(args, mnist))
+        correct_count, accuracy = mnist_common.evaluation(logits, y_)
+
+        with tf.Session(config=mnist_common.session_config(args)) as sess:
+            run = mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
+                                   learning_rate=learning_rate)
+            for _ in run.steps():
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                _, loss_value, batch_accuracy = sess.run(
+                    [train_step, loss_op, accuracy],
+                    feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob})
+                run.step_done(loss_value, batch_accuracy)
+            return run.finish()
+
+
+if __name__ == "__main__":
+    mnist_common.run_main(main, sys.argv[0])

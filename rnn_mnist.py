@@ -1,0 +1,143 @@
+"""An LSTM on MNIST that reads each image one row per time step: 28 steps of 28 pixels.
+
+Each row is projected to 128 units, an LSTM cell of 128 units (forget bias 1.0) reads the 28
+rows in turn, and its last hidden state gives the 10 logits. The cell is written from its
+equations in lstm_cell(), and unrolled over the rows in the graph.
+
+    python rnn_mnist.py [--epochs 10] [--help]
+"""
+import sys
+
+import mnist_common  # first: it quiets TensorFlow's start-up logging
+import tensorflow.compat.v1 as tf
+
+tf.disable_v2_behavior()
+
+NUM_STEPS = 28  # rows, read one per time step
+ROW_PIXELS = 28  # inputs per time step
+NUM_UNITS = 128
+NUM_CLASSES = 10
+FORGET_BIAS = 1.0  # starts the forget gate near 1: remember by default, early in training
+
+
+def weight_variable(shape, name="weights"):
+    """Glorot-uniform weights, which keep the variance of sums of inputs near 1."""
+    return tf.Variable(tf.glorot_uniform_initializer()(shape), name=name)
+
+
+def bias_variable(shape):
+    return tf.Variable(tf.zeros(shape), name="biases")
+
+
+def lstm_cell(x_gates, h, c, W_h):
+    """One LSTM step; returns the new hidden state h and cell state c.
+
+    Args:
+      x_gates: this step's input already multiplied by the input weights, plus the biases:
+        [batch, 4 * units], the pre-activations of the input, forget and output gates and
+        of the candidate, in that order.
+      h, c: the previous hidden and cell states, [batch, units].
+      W_h: the recurrent weights, [units, 4 * units].
+    """
+    gates = x_gates + tf.matmul(h, W_h)
+    i, f, o, g = tf.split(gates, 4, axis=1)
+    i = tf.sigmoid(i)  # input gate: how much of the candidate to write
+    f = tf.sigmoid(f + FORGET_BIAS)  # forget gate: how much of the old cell to keep
+    o = tf.sigmoid(o)  # output gate: how much of the cell to show
+    g = tf.tanh(g)  # candidate values
+    c = f * c + i * g
+    h = o * tf.tanh(c)
+    return h, c
+
+
+def inference(x):
+    """The model: images [batch, 784] -> logits [batch, 10]."""
+    rows = tf.reshape(x, [-1, ROW_PIXELS])  # [batch * 28, 28]: every row of every image
+    with tf.name_scope("input_projection"):
+        W_in = weight_variable([ROW_PIXELS, NUM_UNITS])
+        b_in = bias_variable([NUM_UNITS])
+    with tf.name_scope("lstm"):
+        W_x = weight_variable([NUM_UNITS, 4 * NUM_UNITS], name="input_weights")
+        W_h = weight_variable([NUM_UNITS, 4 * NUM_UNITS], name="recurrent_weights")
+        b = bias_variable([4 * NUM_UNITS])
+        # The projection (rows W_in + b_in) and the cell's input weights W_x are two linear
+        # maps in a row, so every row's gate inputs are rows (W_in W_x) + (b_in W_x + b).
+        # Multiplying the small matrices first and all 28 steps' rows at once, before the
+        # loop, leaves only the recurrent h W_h inside it: the same model, at a third of
+        # the cost.
+        x_gates = tf.matmul(rows, tf.matmul(W_in, W_x)) + (tf.matmul(b_in[None], W_x) + b)
+        x_gates = tf.reshape(x_gates, [-1, NUM_STEPS, 4 * NUM_UNITS])
+        # One op splits out the 28 steps (slicing x_gates[:, step] 28 times would cost 28
+        # full-size zero tensors in the backward pass).
+        x_gates_per_step = tf.unstack(x_gates, num=NUM_STEPS, axis=1)
+
+        batch_size = tf.shape(x)[0]
+        h = c = tf.zeros([batch_size, NUM_UNITS])
+        for x_gates_t in x_gates_per_step:  # unrolled: 28 copies of the cell in the graph
+            h, c = lstm_cell(x_gates_t, h, c, W_h)
+    with tf.name_scope("output"):
+        W_out = weight_variable([NUM_UNITS, NUM_CLASSES])
+        b_out = bias_variable([NUM_CLASSES])
+        return tf.matmul(h, W_out) + b_out
+
+
+def loss(logits, labels):
+    """Mean cross-entropy, computed from the logits: log(softmax) itself can reach log(0)."""
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def training(loss_op, initial_learning_rate, total_steps, clip_norm):
+    """Returns (train_step, learning_rate): one Adam step on clipped gradients.
+
+    Clipping the gradients' global norm guards against the rare exploding step that
+    recurrent networks take; the rate falls linearly to zero over the run.
+    """
+    global_step = tf.train.get_or_create_global_step()
+    learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
+                                              end_learning_rate=0.0, power=1.0)
+    optimizer = tf.train.AdamOptimizer(learning_rate)
+    gradients, variables = zip(*optimizer.compute_gradients(loss_op))
+    gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
+    train_step = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
+    return train_step, learning_rate
+
+
+def build_parser():
+    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=10,
+                                      batch_size=128, learning_rate=2e-3)
+    parser.add_argument("--clip-norm", type=float, default=5.0,
+                        help="gradients are scaled down to this global norm when above it")
+    return parser
+
+
+def main(argv=None):
+    """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
+    args = mnist_common.parse_args(build_parser(), argv, schedule_flags=("clip_norm",))
+    mnist = mnist_common.load_data(args)
+
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        x = tf.placeholder(tf.float32, [None, NUM_STEPS * ROW_PIXELS], name="x")
+        y_ = tf.placeholder(tf.int64, [None], name="y_")
+
+        logits = inference(x)
+        loss_op = loss(logits, y_)
+        train_step, learning_rate = training(loss_op, args.learning_rate,
+                                             mnist_common.total_steps(args, mnist),
+                                             args.clip_norm)
+        correct_count, accuracy = mnist_common.evaluation(logits, y_)
+
+        with tf.Session(config=mnist_common.session_config(args)) as sess:
+            run = mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
+                                   learning_rate=learning_rate)
+            for _ in run.steps():
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                _, loss_value, batch_accuracy = sess.run(
+                    [train_step, loss_op, accuracy], feed_dict={x: batch_xs, y_: batch_ys})
+                run.step_done(loss_value, batch_accuracy)
+            return run.finish()
+
+
+if __name__ == "__main__":
+    mnist_common.run_main(main, sys.argv[0])

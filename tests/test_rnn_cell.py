@@ -1,0 +1,55 @@
+"""rnn_mnist's LSTM cell and unrolled model against NumPy versions of the same equations."""
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import rnn_mnist
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def numpy_lstm_cell(x_gates, h, c, W_h, forget_bias=1.0):
+    """One LSTM step, straight from the equations (gate order: input, forget, output, candidate)."""
+    z = x_gates + h @ W_h
+    n = h.shape[1]
+    i = sigmoid(z[:, :n])
+    f = sigmoid(z[:, n:2 * n] + forget_bias)
+    o = sigmoid(z[:, 2 * n:3 * n])
+    g = np.tanh(z[:, 3 * n:])
+    c = f * c + i * g
+    return o * np.tanh(c), c
+
+
+def test_one_step_matches_numpy():
+    rng = np.random.default_rng(0)
+    batch, units = 3, 5
+    x_gates = rng.normal(size=(batch, 4 * units))
+    h, c = rng.normal(size=(batch, units)), rng.normal(size=(batch, units))
+    W_h = rng.normal(size=(units, 4 * units)) / np.sqrt(units)
+    expected_h, expected_c = numpy_lstm_cell(x_gates, h, c, W_h)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        got_h, got_c = sess.run(rnn_mnist.lstm_cell(
+            *(tf.constant(a, tf.float32) for a in (x_gates, h, c, W_h))))
+    np.testing.assert_allclose(got_h, expected_h, atol=1e-5)
+    np.testing.assert_allclose(got_c, expected_c, atol=1e-5)
+
+
+def test_unrolled_model_matches_numpy_over_28_rows():
+    images = np.random.default_rng(1).random((4, 28 * 28)).astype(np.float32)
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        logits = rnn_mnist.inference(tf.constant(images))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = sess.run(logits)
+            weights = {v.op.name: sess.run(v) for v in tf.global_variables()}
+    # The same model, step by step: each row projected, then the cell, 28 times.
+    x_proj = images.reshape(4, 28, 28) @ weights["input_projection/weights"]
+    x_proj += weights["input_projection/biases"]
+    h = c = np.zeros((4, 128))
+    for row in range(28):
+        x_gates = x_proj[:, row] @ weights["lstm/input_weights"] + weights["lstm/biases"]
+        h, c = numpy_lstm_cell(x_gates, h, c, weights["lstm/recurrent_weights"])
+    expected = h @ weights["output/weights"] + weights["output/biases"]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
