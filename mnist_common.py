@@ -62,6 +62,7 @@ tf.disable_v2_behavior()
 REPO_DIR = os.path.dirname(os.path.abspath(__file__))
 RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
 EVAL_BATCH_SIZE = 1000
+MISCLASSIFIED_IMAGES = 12  # misclassified test digits shown in TensorBoard after training
 CONFIG_FILE = "config.json"  # the flags of the run that wrote the checkpoints beside it
 # Flags that shape the training schedule: --resume refuses to continue under other values.
 SCHEDULE_FLAGS = ("batch_size", "epochs", "steps", "learning_rate", "seed", "validation_size")
@@ -342,8 +343,6 @@ class Run:
     def finish(self):
         """Evaluates the test set; prints and returns the figures of the run."""
         trained = self._step - self.start_step
-        if self._writer:
-            self._writer.close()
         if trained:
             images_per_s = trained * self.args.batch_size / max(self._train_seconds, 1e-9)
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
@@ -352,11 +351,27 @@ class Run:
             images_per_s = None
             print("evaluating checkpoint %s" % self.checkpoint_path)
         test_accuracy, test_logits = self.evaluate(self.mnist.test, self._logits)
+        if self._writer:
+            self._write_misclassified(test_logits)
+            self._writer.close()
         print("test accuracy: %.4f" % test_accuracy, flush=True)
         return {"test_accuracy": test_accuracy, "validation_accuracy": self.validation_accuracy,
                 "global_step": self._step, "train_seconds": self._train_seconds,
                 "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
                 "losses": self.losses, "test_logits": test_logits}
+
+    def _write_misclassified(self, test_logits):
+        """Adds the first misclassified test digits to TensorBoard, titled with the prediction."""
+        predictions = test_logits.argmax(axis=1)
+        wrong = np.flatnonzero(predictions != self.mnist.test.labels)[:MISCLASSIFIED_IMAGES]
+        images = self.mnist.test.images[wrong].reshape(-1, 28, 28)
+        values = [tf.Summary.Value(
+            tag="misclassified/test image %05d: predicted %d, labelled %d"
+                % (index, predictions[index], self.mnist.test.labels[index]),
+            image=tf.Summary.Image(height=28, width=28, colorspace=1, encoded_image_string=png))
+            for index, png in zip(wrong, encode_png(images))]
+        if values:
+            self._writer.add_summary(tf.Summary(value=values), self._step)
 
     def _write_scalars(self, scalars):
         summary = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))
@@ -408,13 +423,37 @@ def restore(sess, saver, run_dir, args=None):
     return path
 
 
+def encode_png(images):
+    """PNG files (bytes) of grayscale images [N, height, width] with values in [0, 1]."""
+    with tf.Graph().as_default():
+        pixels = tf.placeholder(tf.uint8, [None, None, 1])
+        png = tf.io.encode_png(pixels)
+        with tf.Session() as sess:
+            return [sess.run(png, feed_dict={pixels: np.round(image * 255)[..., None]})
+                    for image in images]
+
+
+def write_atomically(path, data):
+    """Writes bytes to path through a temporary file, so that path is never half-written."""
+    fd, temp_path = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
+                                     prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)  # mkstemp's files are private; this one need not be
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+
+
 def _write_config(args):
-    """Writes the run's flags beside its checkpoints, atomically."""
-    fd, temp_path = tempfile.mkstemp(dir=args.run_dir, prefix=CONFIG_FILE, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        flags = {name: value for name, value in vars(args).items() if name != "schedule_flags"}
-        json.dump(flags, f, indent=2, sort_keys=True)
-    os.replace(temp_path, os.path.join(args.run_dir, CONFIG_FILE))
+    """Writes the run's flags beside its checkpoints."""
+    flags = {name: value for name, value in vars(args).items() if name != "schedule_flags"}
+    write_atomically(os.path.join(args.run_dir, CONFIG_FILE),
+                     json.dumps(flags, indent=2, sort_keys=True).encode())
 
 
 def _read_config(run_dir):

@@ -1,0 +1,180 @@
+"""classify.py: preparing images the way MNIST's were, and classifying files, good and bad."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import REPO_DIR
+import classify
+import input_data
+import mnist_common
+import softmax_mnist
+
+
+def write_png(path, pixels):
+    """Writes uint8 pixels [h, w] or [h, w, channels] as a PNG file."""
+    pixels = np.asarray(pixels, np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    with tf.Graph().as_default(), tf.Session() as sess:
+        data = sess.run(tf.io.encode_png(pixels))
+    with open(path, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def seven(height=20):
+    """A '7' of ink 1.0 on 0.0, `height` tall: the bar and a slanted stroke, 3 pixels thick."""
+    glyph = np.zeros((height, 14))
+    glyph[:3] = 1.0
+    for row in range(3, height):
+        col = 13 - (row * 10) // height
+        glyph[row, col - 2:col + 1] = 1.0
+    return glyph
+
+
+def reference_28x28(ink_map):
+    """MNIST's steps in plain NumPy, for ink whose bounding box is already 20 pixels long."""
+    rows, cols = np.nonzero(ink_map)
+    digit = ink_map[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    assert max(digit.shape) == 20  # no scaling needed
+    row_mass, col_mass = [(index * digit).sum() / digit.sum() for index in np.indices(digit.shape)]
+    top, left = int(round(13.5 - row_mass)), int(round(13.5 - col_mass))
+    canvas = np.zeros((28, 28))
+    canvas[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    return canvas
+
+
+def on_canvas(glyph, shape=(60, 60), at=(7, 33)):
+    canvas = np.zeros(shape)
+    canvas[at[0]:at[0] + glyph.shape[0], at[1]:at[1] + glyph.shape[1]] = glyph
+    return canvas
+
+
+def prepared(path):
+    return classify.to_mnist(classify.read_image(path))
+
+
+def test_dark_digit_on_white_paper(tmp_path):
+    ink_map = on_canvas(seven())
+    path = write_png(tmp_path / "dark.png", 255 - 255 * ink_map)
+    np.testing.assert_allclose(prepared(path), reference_28x28(ink_map), atol=1e-6)
+
+
+def test_white_digit_on_black(tmp_path):
+    ink_map = on_canvas(seven())
+    path = write_png(tmp_path / "white.png", 255 * ink_map)
+    np.testing.assert_allclose(prepared(path), reference_28x28(ink_map), atol=1e-6)
+
+
+def test_transparent_png_counts_alpha_as_ink(tmp_path):
+    ink_map = on_canvas(seven())
+    rgba = np.zeros((60, 60, 4))
+    rgba[..., 3] = 255 * ink_map  # black ink, and a fully transparent (black) background
+    path = write_png(tmp_path / "alpha.png", rgba)
+    np.testing.assert_allclose(prepared(path), reference_28x28(ink_map), atol=1e-6)
+
+
+def test_small_off_centre_digit_is_scaled_up_and_centred(tmp_path):
+    image = np.zeros((64, 64))
+    image[50:60, 2:7] = 255  # a 10x5 stroke in the corner
+    got = prepared(write_png(tmp_path / "small.png", image))
+    expected = np.zeros((28, 28))
+    expected[4:24, 9:19] = 1.0  # scaled to 20x10, its centre of mass at the centre
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_grey_unevenly_lit_paper_is_no_ink(tmp_path):
+    ink_map = on_canvas(seven())
+    # Paper lit from grey 150 on the left to 230 on the right, the left half in a shadow
+    # with a soft edge, a pencil-grey digit at 60 on it.
+    columns = np.arange(60)
+    paper = np.linspace(150, 230, 60) - 50 / (1 + np.exp((columns - 26) / 2.0))
+    paper = paper[None, :] * np.ones((60, 1))
+    photo = np.where(ink_map > 0, 60, paper)
+    photo += np.random.default_rng(0).normal(0, 3, photo.shape)  # the paper's grain
+    got = prepared(write_png(tmp_path / "photo.png", np.clip(photo, 0, 255)))
+    expected = reference_28x28(ink_map)
+    assert (got[expected == 0] < 0.05).all()  # the background is at zero
+    assert got[expected == 1].mean() > 0.8  # the strokes are ink
+
+
+def test_blank_empty_and_non_images_are_refused(tmp_path):
+    cases = {
+        "blank.png": (lambda p: write_png(p, np.full((30, 30), 255)), "blank: no ink found"),
+        "empty.png": (lambda p: p.write_bytes(b""), "empty file"),
+        "notes.txt": (lambda p: p.write_text("not an image"), "not an image"),
+        "broken.png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(30)),
+                       "cannot decode"),
+        # A header claiming 100,000 x 100,000 pixels: refused before decoding.
+        "huge.png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
+                                             + (100000).to_bytes(4, "big") * 2 + bytes(20)),
+                     "too large (100000x100000 pixels"),
+    }
+    for name, (write, words) in cases.items():
+        path = tmp_path / name
+        write(path)
+        with pytest.raises(classify.ImageError, match=words.replace("(", r"\(")):
+            prepared(str(path))
+
+
+@pytest.fixture(scope="module")
+def softmax_run(tmp_path_factory):
+    """A softmax model trained briefly on the real MNIST: its run directory."""
+    run_dir = str(tmp_path_factory.mktemp("softmax_run"))
+    softmax_mnist.main(["--data-dir", os.path.join(REPO_DIR, "data"), "--steps", "300",
+                        "--run-dir", run_dir, "--log-every", "1000"])
+    return run_dir
+
+
+def test_mnist_digits_as_png_are_classified_as_their_arrays(softmax_run, tmp_path):
+    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    images = test.images[:30]
+    from_arrays = mnist_common.predict(softmax_mnist.inference, softmax_run, images).argmax(1)
+    for inverted in (False, True):  # white on black as in MNIST, and black on white
+        paths = [write_png(tmp_path / ("%d-%d.png" % (inverted, i)),
+                           255 * (1 - image if inverted else image).reshape(28, 28))
+                 for i, image in enumerate(images)]
+        results = classify.classify(paths, model="softmax", run_dir=softmax_run)
+        from_files = np.array([results[path].argmax() for path in paths])
+        assert (from_files == from_arrays).mean() >= 0.9
+
+
+def test_command_reports_bad_files_and_classifies_the_rest(softmax_run, tmp_path, capsys):
+    good = write_png(tmp_path / "seven.png", 255 - 255 * on_canvas(seven()))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"oops")
+    saved = tmp_path / "seen"
+    code = classify.main([good, str(bad), "--model", "softmax", "--run-dir", softmax_run,
+                          "--save-input", str(saved)])
+    out, err = capsys.readouterr()
+    assert code == 1  # not all succeeded
+    assert out.startswith(good + ": ") and "%; then" in out and out.count("\n") == 1
+    assert err == "%s: error: not an image TensorFlow can read (PNG, JPEG, GIF or BMP)\n" % bad
+    seen = classify.read_image(str(saved / "seven.28x28.png"))
+    assert seen.shape == (28, 28, 1)
+    assert classify.main([good, "--model", "softmax", "--run-dir", softmax_run]) == 0
+
+
+def test_no_checkpoint_says_which_command_trains_one(tmp_path):
+    with pytest.raises(mnist_common.UsageError, match="train one first with `python "
+                                                      "cnn_mnist.py`"):
+        classify.classify(["x.png"], run_dir=str(tmp_path))
+
+
+def test_summaries_hold_scalars_graph_and_misclassified_digits(shared_tiny_dir, tmp_path):
+    from conftest import tiny_flags
+
+    # A learning rate too small to learn anything in 2 steps leaves misclassified digits.
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "2", "--log-every", "1",
+                                  "--learning-rate", "1e-6"))
+    [events_file] = [f for f in os.listdir(tmp_path) if f.startswith("events.out.tfevents")]
+    tags, has_graph = set(), False
+    for event in tf.train.summary_iterator(str(tmp_path / events_file)):
+        has_graph |= bool(event.graph_def)
+        tags.update(value.tag for value in event.summary.value)
+    assert has_graph
+    assert {"loss", "accuracy/train_batch", "accuracy/validation", "learning_rate"} <= tags
+    assert any(tag.startswith("misclassified/test image") and "predicted" in tag
+               for tag in tags)

@@ -1,0 +1,45 @@
+"""The scripts in a real Jupyter kernel, as people study them: each main called twice in one
+kernel, and `%run SCRIPT --help`, where TF1 tutorials with absl flags used to break."""
+import json
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from conftest import REPO_DIR
+
+
+def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_dir, tmp_path):
+    flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
+             "--steps", "3", "--log-every", "1000"]
+    cells = ["import sys\nsys.path.insert(0, %r)" % REPO_DIR]
+    for script in ("softmax_mnist", "cnn_mnist", "rnn_mnist"):
+        cells.append(
+            "import {0}\n"
+            "first = {0}.main({1} + ['--run-dir', {2!r}])\n"
+            "second = {0}.main({1} + ['--run-dir', {2!r}])  # the same cell, run again\n"
+            "assert first['test_accuracy'] == second['test_accuracy'], (first, second)\n"
+            "print('{0}', second['test_accuracy'])".format(
+                script, json.dumps(flags), str(tmp_path / script)))
+    cells.append("%cd {0}\n%run cnn_mnist.py --help".format(REPO_DIR))
+    cells.append("%run softmax_mnist.py --steps 2 --data-dir {0} --validation-size 100 "
+                 "--batch-size 50 --run-dir {1}".format(shared_tiny_dir, tmp_path / "run"))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail("a notebook cell failed:\n%s" % error)
+
+    outputs = ["".join(output.get("text", "") for output in cell.outputs)
+               for cell in notebook.cells]
+    for index, script in enumerate(("softmax_mnist", "cnn_mnist", "rnn_mnist"), start=1):
+        assert script in outputs[index]
+    assert "usage: cnn_mnist.py" in outputs[4] and "--keep-prob" in outputs[4]
+    assert "test accuracy:" in outputs[5]
+    errors = [output for cell in notebook.cells for output in cell.outputs
+              if output.output_type == "error"]
+    assert not errors
