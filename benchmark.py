@@ -7,18 +7,20 @@ TensorFlow's import, the data load and the evaluation, as a user sees it. With
 are shared and noisy, so only figures taken side by side compare.
 
     python benchmark.py [softmax cnn rnn] [--torch-python /tmp/peer-torch/bin/python]
+    python benchmark.py --classify-png 1000   # the trained CNN on MNIST digits as PNG files
 """
 import argparse
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {"softmax": "softmax_mnist.py", "cnn": "cnn_mnist.py", "rnn": "rnn_mnist.py"}
 # The peer of each script, and the batch size to run it at (the script's default).
-PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 128)}
+PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 256)}
 PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
 
 
@@ -48,6 +50,36 @@ def run_peer(python, peer, batch_size):
     return float(match.group(1))
 
 
+def classify_png(count):
+    """The default CNN's accuracy on the first `count` MNIST test digits written as PNG files,
+    white on black as in MNIST and inverted, then read back through classify.py."""
+    import classify  # TensorFlow, only for this mode
+    import cnn_mnist
+    import input_data
+    import mnist_common
+
+    test = input_data.read_data_sets(download=False).test
+    images, labels = test.images[:count], test.labels[:count]
+    run_dir = os.path.join(mnist_common.RUNS_DIR, "cnn_mnist")
+    on_arrays = mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+    print("CNN on %d MNIST test digits: %.2f%% as arrays" % (count, 100 * (on_arrays == labels)
+                                                            .mean()))
+    with tempfile.TemporaryDirectory() as directory:
+        for name, pixels in (("white on black", images), ("black on white", 1 - images)):
+            paths = []
+            for index, image in enumerate(pixels):
+                paths.append(os.path.join(directory, "%05d.png" % index))
+                classify.save_png(image.reshape(28, 28), paths[-1])
+            result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "classify.py"),
+                                     *paths], capture_output=True, text=True, cwd=REPO_DIR)
+            predicted = {line.split(": ")[0]: int(line.split(": ")[1].split()[0])
+                         for line in result.stdout.splitlines()}
+            correct = sum(predicted.get(path) == label for path, label in zip(paths, labels))
+            agree = sum(predicted.get(path) == p for path, p in zip(paths, on_arrays))
+            print("  as PNG files, %s, through classify.py: %.2f%% (the same answer as on the "
+                  "arrays for %.2f%%)" % (name, 100 * correct / count, 100 * agree / count))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", metavar="MODEL",
@@ -56,7 +88,12 @@ def main(argv=None):
                         help="a Python with PyTorch, to run the peers in ../shared/bench")
     parser.add_argument("--script-args", default="",
                         help="extra flags for every script, e.g. '--epochs 1'")
+    parser.add_argument("--classify-png", type=int, metavar="N", default=None,
+                        help="instead: classify the first N MNIST test digits as PNG files "
+                             "with the trained CNN (runs/cnn_mnist)")
     args = parser.parse_args(argv)
+    if args.classify_png:
+        return classify_png(args.classify_png)
     for model in args.models:
         if model not in SCRIPTS:
             parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))

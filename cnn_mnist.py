@@ -89,7 +89,7 @@ def training(loss_op, initial_learning_rate, total_steps):
 def build_parser():
     parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=4,
                                       batch_size=100, learning_rate=1e-3)
-    parser.add_argument("--keep-prob", type=float, default=0.5,
+    parser.add_argument("--keep-prob", type=mnist_common.probability, default=0.5,
                         help="dropout: probability of keeping each fc1 unit while training")
     return parser
 

@@ -197,11 +197,6 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
         test=dataset(test_images, test_labels, seeds[2]))
 
 
-def load_mnist(train_dir=DEFAULT_DATA_DIR, **kwargs):
-    """TF1's other entry point: the same as read_data_sets."""
-    return read_data_sets(train_dir, **kwargs)
-
-
 # ---------------------------------------------------------------------------------------------
 # Finding and downloading the files.
 

@@ -75,6 +75,25 @@ class UsageError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Flags.
 
+def _number(convert, check, requirement):
+    """An argparse type: `convert`, then `check`, or a one-line error saying what is needed."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, requirement))
+        return value
+    return parse
+
+
+positive_int = _number(int, lambda v: v > 0, "a positive whole number")
+non_negative_int = _number(int, lambda v: v >= 0, "a whole number, 0 or more")
+positive_float = _number(float, lambda v: v > 0 and math.isfinite(v), "a positive number")
+probability = _number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+
+
 def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100):
     """An argparse parser with the flags every script has, given the script's defaults.
 
@@ -87,17 +106,17 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
     parser.add_argument("--data-dir", default=input_data.DEFAULT_DATA_DIR,
                         help="directory of the MNIST IDX files (.gz or raw); missing files are "
                              "downloaded into it")
-    parser.add_argument("--epochs", type=float, default=epochs,
+    parser.add_argument("--epochs", type=positive_float, default=epochs,
                         help="passes over the training set")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="train this many mini-batches instead of --epochs")
-    parser.add_argument("--batch-size", type=int, default=batch_size,
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
                         help="training examples per step")
-    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
                         help="initial learning rate")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds initialisation, dropout and shuffling: same seed, same result")
-    parser.add_argument("--validation-size", type=int, default=5000,
+    parser.add_argument("--validation-size", type=non_negative_int, default=5000,
                         help="training examples held out to validate on after each epoch")
     parser.add_argument("--run-dir", default=os.path.join(RUNS_DIR, name),
                         help="where checkpoints and TensorBoard logs are written")
@@ -106,34 +125,23 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
     parser.add_argument("--eval-only", action="store_true",
                         help="restore the last checkpoint in --run-dir and evaluate it on the "
                              "test set, without training")
-    parser.add_argument("--log-every", type=int, default=log_every,
+    parser.add_argument("--log-every", type=positive_int, default=log_every,
                         help="steps between progress lines")
-    parser.add_argument("--threads", type=int, default=0,
+    parser.add_argument("--threads", type=non_negative_int, default=0,
                         help="CPU threads for TensorFlow's ops (0: one per core)")
     return parser
 
 
 def parse_args(parser, argv=None, schedule_flags=()):
-    """parser.parse_args(argv), then checks that the common flags make sense.
+    """parser.parse_args(argv), with the checks no single flag can make.
 
     schedule_flags: the script's own flags that shape training, which --resume must not see
     change (the common ones are in SCHEDULE_FLAGS).
     """
     args = parser.parse_args(argv)
-    args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags)
-    positive = {"--epochs": args.epochs, "--batch-size": args.batch_size,
-                "--learning-rate": args.learning_rate, "--log-every": args.log_every}
-    if args.steps is not None:
-        positive["--steps"] = args.steps
-    for flag, value in positive.items():
-        if not value > 0:
-            parser.error("%s must be positive, got %s" % (flag, value))
-    if args.validation_size < 0:
-        parser.error("--validation-size must be 0 or more, got %d" % args.validation_size)
-    if args.threads < 0:
-        parser.error("--threads must be 0 or more, got %d" % args.threads)
     if args.resume and args.eval_only:
         parser.error("--resume and --eval-only cannot be used together")
+    args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags)
     return args
 
 

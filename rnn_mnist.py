@@ -105,8 +105,8 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm):
 
 def build_parser():
     parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=10,
-                                      batch_size=128, learning_rate=2e-3)
-    parser.add_argument("--clip-norm", type=float, default=5.0,
+                                      batch_size=256, learning_rate=3e-3)
+    parser.add_argument("--clip-norm", type=mnist_common.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
     return parser
 

@@ -29,18 +29,32 @@ def test_a_damaged_checkpoint_is_a_clear_error(shared_tiny_dir, tmp_path):
         softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
 
 
-def test_bad_flags_are_refused_by_the_parser(shared_tiny_dir, tmp_path, capsys):
-    for bad in (["--batch-size", "0"], ["--learning-rate", "-1"], ["--epochs", "x"],
-                ["--resume", "--eval-only"]):
-        with pytest.raises(SystemExit) as exit_info:
-            softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + bad)
-        assert exit_info.value.code == 2
-        assert "softmax_mnist.py: error: " in capsys.readouterr().err
+@pytest.mark.parametrize("bad, words", [
+    (["--batch-size", "0"], "--batch-size: '0' is not a positive whole number"),
+    (["--learning-rate", "-1"], "--learning-rate: '-1' is not a positive number"),
+    (["--epochs", "x"], "--epochs: 'x' is not a positive number"),
+    (["--epochs", "nan"], "--epochs: 'nan' is not a positive number"),
+    (["--resume", "--eval-only"], "--resume and --eval-only cannot be used together"),
+])
+def test_bad_flags_are_refused_in_one_line(shared_tiny_dir, tmp_path, capsys, bad, words):
+    with pytest.raises(SystemExit) as exit_info:
+        softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + bad)
+    assert exit_info.value.code == 2
+    last_line = capsys.readouterr().err.splitlines()[-1]
+    assert last_line.startswith("softmax_mnist.py: error: ") and words in last_line
 
 
 def test_validation_split_larger_than_the_data_is_refused(shared_tiny_dir, tmp_path):
     with pytest.raises(mnist_common.UsageError, match="--validation-size"):
         softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--validation-size", "9999"])
+
+
+def test_model_flags_are_checked_too(shared_tiny_dir, tmp_path, capsys):
+    import cnn_mnist
+
+    with pytest.raises(SystemExit):
+        cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--keep-prob", "0"])
+    assert "--keep-prob: '0' is not a probability in (0, 1]" in capsys.readouterr().err
 
 
 def _run_script(*args):
