@@ -1,5 +1,5 @@
 """What every training script shares: flags, the session, batched evaluation, checkpoints,
-progress lines and TensorBoard scalars.
+progress lines and TensorBoard summaries.
 
 Each model script holds its model and its training loop; the plumbing lives here, once:
 
@@ -236,8 +236,8 @@ class Run:
     Creating it initialises the variables, or restores them with --resume and --eval-only.
     `steps()` gives the global steps still to train; after each, `step_done` prints progress
     every --log-every steps and, at the end of each epoch, validates and saves a checkpoint.
-    `finish()` saves, evaluates the test set, prints `test accuracy: ...` and returns the
-    figures.
+    `finish()` evaluates the test set, adds its first misclassified digits to TensorBoard,
+    prints `test accuracy: ...` and returns the figures.
 
     Args:
       args: the parsed flags.
@@ -266,8 +266,8 @@ class Run:
         else:
             sess.run(tf.global_variables_initializer())
             if tf.train.latest_checkpoint(args.run_dir):
-                print("starting afresh in %s: its checkpoints will be replaced "
-                      "(--resume continues from them)" % args.run_dir)
+                print("starting afresh in %s, beside the checkpoints of an earlier run there "
+                      "(--resume would continue from them)" % args.run_dir)
         self.start_step = sess.run(self._global_step)
         if args.eval_only:
             self.total_steps = self.start_step
