@@ -82,7 +82,7 @@ def read_image(path):
         try:
             pixels = sess.run(decoded)
         except tf.errors.OpError as e:
-            raise ImageError("cannot decode: %s" % mnist_common._first_line(e))
+            raise ImageError("cannot decode: %s" % mnist_common.first_line(e))
     if pixels.size == 0:
         raise ImageError("empty image")
     return pixels.astype(np.float32)

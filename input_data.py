@@ -326,6 +326,8 @@ def _parse_idx(data, path, ndim):
 def parse_images(data, path):
     """IDX3 bytes -> uint8 array [N, 28, 28]."""
     (count, rows, cols), pixels = _parse_idx(data, path, 3)
+    if count == 0:
+        raise DataError("%s: holds no images" % path)
     if (rows, cols) != (IMAGE_SIZE, IMAGE_SIZE):
         raise DataError("%s: images are %dx%d, expected %dx%d"
                         % (path, rows, cols, IMAGE_SIZE, IMAGE_SIZE))

@@ -184,26 +184,18 @@ def evaluation(logits, labels):
     return correct_count, accuracy
 
 
-def evaluate(sess, count_op, x, y_, dataset, logits=None, batch_size=EVAL_BATCH_SIZE):
-    """The accuracy on every example of `dataset`, in batches, the last one partial.
-
-    With `logits`, returns (accuracy, the logits of every example) instead.
-    """
+def evaluate(sess, count_op, logits, x, y_, dataset, batch_size=EVAL_BATCH_SIZE):
+    """Returns (the accuracy on every example of `dataset`, the logits of every example),
+    evaluated in batches, the last one partial."""
     correct = 0
     all_logits = []
     for start in range(0, dataset.num_examples, batch_size):
         feed_dict = {x: dataset.images[start:start + batch_size],
                      y_: dataset.labels[start:start + batch_size]}
-        if logits is None:
-            correct += sess.run(count_op, feed_dict=feed_dict)
-        else:
-            count, batch_logits = sess.run([count_op, logits], feed_dict=feed_dict)
-            correct += count
-            all_logits.append(batch_logits)
-    accuracy = correct / dataset.num_examples
-    if logits is None:
-        return accuracy
-    return accuracy, np.concatenate(all_logits) if all_logits else np.zeros((0, 10), np.float32)
+        count, batch_logits = sess.run([count_op, logits], feed_dict=feed_dict)
+        correct += count
+        all_logits.append(batch_logits)
+    return correct / dataset.num_examples, np.concatenate(all_logits)
 
 
 def predict(inference, run_dir, images, batch_size=EVAL_BATCH_SIZE):
@@ -224,7 +216,7 @@ def predict(inference, run_dir, images, batch_size=EVAL_BATCH_SIZE):
             restore(sess, tf.train.Saver(), run_dir)
             return np.concatenate([
                 sess.run(logits, feed_dict={x: images[start:start + batch_size]})
-                for start in range(0, len(images), batch_size)] or [np.zeros((0, 10))])
+                for start in range(0, len(images), batch_size)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,14 +323,14 @@ class Run:
     def validate(self, scalars=None):
         """Evaluates the validation set, prints the accuracy and adds it to `scalars`."""
         if self.mnist.validation.num_examples:
-            self.validation_accuracy = self.evaluate(self.mnist.validation)
+            self.validation_accuracy, _ = self.evaluate(self.mnist.validation)
             print("validation accuracy %.4f" % self.validation_accuracy, flush=True)
             if scalars is not None:
                 scalars["accuracy/validation"] = self.validation_accuracy
 
-    def evaluate(self, dataset, logits=None):
-        """The accuracy of the model on every example of `dataset` (see evaluate)."""
-        return evaluate(self.sess, self._count_op, self._x, self._y, dataset, logits)
+    def evaluate(self, dataset):
+        """(accuracy, logits) of the model on every example of `dataset` (see evaluate)."""
+        return evaluate(self.sess, self._count_op, self._logits, self._x, self._y, dataset)
 
     def save(self):
         """Writes a checkpoint of the current step; a crash mid-write leaves the last one whole."""
@@ -358,7 +350,7 @@ class Run:
         else:
             images_per_s = None
             print("evaluating checkpoint %s" % self.checkpoint_path)
-        test_accuracy, test_logits = self.evaluate(self.mnist.test, self._logits)
+        test_accuracy, test_logits = self.evaluate(self.mnist.test)
         if self._writer:
             self._write_misclassified(test_logits)
             self._writer.close()
@@ -404,7 +396,7 @@ def restore(sess, saver, run_dir, args=None):
     try:
         saved_shapes = dict(tf.train.list_variables(path))
     except (tf.errors.OpError, ValueError) as e:
-        raise UsageError("cannot read checkpoint %s: %s" % (path, _first_line(e)))
+        raise UsageError("cannot read checkpoint %s: %s" % (path, first_line(e)))
     for variable in tf.global_variables():  # what the Saver restores
         name = variable.op.name
         shape = variable.shape.as_list()
@@ -427,7 +419,7 @@ def restore(sess, saver, run_dir, args=None):
     try:
         saver.restore(sess, path)
     except tf.errors.OpError as e:
-        raise UsageError("cannot restore checkpoint %s: %s" % (path, _first_line(e)))
+        raise UsageError("cannot restore checkpoint %s: %s" % (path, first_line(e)))
     return path
 
 
@@ -472,7 +464,8 @@ def _read_config(run_dir):
         return {}  # checkpoints without a config (copied by hand): nothing to compare
 
 
-def _first_line(error):
+def first_line(error):
+    """The first line of a TensorFlow error's message: the part that says what went wrong."""
     message = getattr(error, "message", None) or str(error)
     return message.strip().splitlines()[0] if message.strip() else type(error).__name__
 

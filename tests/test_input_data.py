@@ -172,6 +172,14 @@ def test_image_and_label_counts_must_agree(tiny_dir):
         input_data.read_data_sets(tiny_dir, download=False)
 
 
+def test_a_file_of_no_images_is_refused(tiny_dir):
+    path = os.path.join(tiny_dir, input_data.TEST_IMAGES + ".gz")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(idx_bytes(np.zeros((0, 28, 28), np.uint8))))
+    with pytest.raises(input_data.DataError, match="holds no images"):
+        input_data.read_data_sets(tiny_dir, download=False)
+
+
 def test_images_must_be_28x28(tiny_dir):
     path = os.path.join(tiny_dir, input_data.TEST_IMAGES + ".gz")
     with open(path, "wb") as f:
