@@ -7,11 +7,18 @@ TensorFlow's import, the data load and the evaluation, as a user sees it. With
 are shared and noisy, so only figures taken side by side compare.
 
     python benchmark.py [softmax cnn rnn] [--torch-python /tmp/peer-torch/bin/python]
+    python benchmark.py cnn rnn --torch-python PYTHON --paired 5   # throughput only
     python benchmark.py --classify-png 1000   # the trained CNN on MNIST digits as PNG files
+
+The speed of these machines drifts by tens of percent over minutes, longer than one full
+training run, so a peer run just after a script may meet another speed. --paired R compares
+throughput alone: R rounds, each a short training run of the script (5 warm-up steps, then
+60 timed ones, as the peers do) right beside a run of its peer; it prints the medians.
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +55,36 @@ def run_peer(python, peer, batch_size):
                                                       or ["no output"])[-1]))
         return None
     return float(match.group(1))
+
+
+def paired_throughput(model, torch_python, rounds):
+    """Alternates short runs of a script and of its peer; returns (script, peer) images/s
+    lists, one figure per round, each from the 60 steps after 5 warm-up steps."""
+    peer, batch_size = PEERS[model]
+    script_rates, peer_rates = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as run_dir:
+            result = subprocess.run(
+                [sys.executable, os.path.join(REPO_DIR, SCRIPTS[model]), "--steps", "65",
+                 "--log-every", "5", "--validation-size", "0", "--batch-size",
+                 str(batch_size), "--run-dir", run_dir],
+                capture_output=True, text=True, cwd=REPO_DIR)
+        if result.returncode != 0:
+            sys.exit("benchmark.py: %s failed:\n%s" % (SCRIPTS[model], result.stderr.strip()))
+        # Progress lines every 5 steps, each with the images/s of its 5 steps.
+        rates = [float(rate) for step, rate in re.findall(
+            r"^step\s+(\d+)/.*\s([0-9]+) images/s$", result.stdout, re.M) if int(step) > 5]
+        if not rates:
+            sys.exit("benchmark.py: no progress lines with images/s in the output of %s"
+                     % SCRIPTS[model])
+        script_rates.append(len(rates) / sum(1 / rate for rate in rates))
+        peer_rate = run_peer(torch_python, peer, batch_size)
+        if peer_rate is None:
+            sys.exit("benchmark.py: --paired needs the peer to run")
+        peer_rates.append(peer_rate)
+        print("  %s %.0f, %s %.0f images/s" % (SCRIPTS[model], script_rates[-1], peer,
+                                               peer_rate), flush=True)
+    return script_rates, peer_rates
 
 
 def classify_png(count):
@@ -91,13 +128,36 @@ def main(argv=None):
     parser.add_argument("--classify-png", type=int, metavar="N", default=None,
                         help="instead: classify the first N MNIST test digits as PNG files "
                              "with the trained CNN (runs/cnn_mnist)")
+    parser.add_argument("--paired", type=int, metavar="R", default=None,
+                        help="instead: compare training throughput with the PyTorch peers "
+                             "over R alternating rounds of short runs (needs --torch-python)")
     args = parser.parse_args(argv)
+    if args.paired is not None and (args.paired < 1 or not args.torch_python):
+        parser.error("--paired needs a number of rounds of at least 1, and --torch-python")
     if args.classify_png:
         return classify_png(args.classify_png)
     for model in args.models:
         if model not in SCRIPTS:
             parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))
     models = args.models or list(SCRIPTS)
+
+    if args.paired:
+        rows = []
+        for model in [model for model in models if model in PEERS]:
+            print("%d rounds of %s beside %s ..." % (args.paired, SCRIPTS[model],
+                                                    PEERS[model][0]), flush=True)
+            rows.append((model, *paired_throughput(model, args.torch_python, args.paired)))
+        print("\n| script | batch | images/s, median (range) | peer images/s, median (range) "
+              "| ratio of medians |")
+        print("| --- | --- | --- | --- | --- |")
+        for model, script_rates, peer_rates in rows:
+            script_median, peer_median = (statistics.median(r) for r in (script_rates,
+                                                                           peer_rates))
+            print("| %s | %d | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f |" % (
+                SCRIPTS[model], PEERS[model][1], script_median, min(script_rates),
+                max(script_rates), peer_median, min(peer_rates), max(peer_rates),
+                script_median / peer_median))
+        return rows
 
     rows = []
     for model in models:

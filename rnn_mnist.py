@@ -36,23 +36,28 @@ def lstm_cell(x_gates, h, c, W_h):
       x_gates: this step's input already multiplied by the input weights, plus the biases:
         [batch, 4 * units], the pre-activations of the input, forget and output gates and
         of the candidate, in that order.
-      h, c: the previous hidden and cell states, [batch, units].
+      h, c: the previous hidden and cell states, [batch, units], or None before the first
+        row: the state starts at zero, so the recurrent term and the kept cell f * c are
+        zero, and are left out.
       W_h: the recurrent weights, [units, 4 * units].
     """
-    gates = x_gates + tf.matmul(h, W_h)
+    gates = x_gates if h is None else x_gates + tf.matmul(h, W_h)
     i, f, o, g = tf.split(gates, 4, axis=1)
     i = tf.sigmoid(i)  # input gate: how much of the candidate to write
     f = tf.sigmoid(f + FORGET_BIAS)  # forget gate: how much of the old cell to keep
     o = tf.sigmoid(o)  # output gate: how much of the cell to show
     g = tf.tanh(g)  # candidate values
-    c = f * c + i * g
+    c = i * g if c is None else f * c + i * g
     h = o * tf.tanh(c)
     return h, c
 
 
 def inference(x):
     """The model: images [batch, 784] -> logits [batch, 10]."""
-    rows = tf.reshape(x, [-1, ROW_PIXELS])  # [batch * 28, 28]: every row of every image
+    # Step-major order: all images' first rows, then all their second rows, and so on. Each
+    # step's rows are then one contiguous block, which tf.unstack hands out without copying.
+    images = tf.reshape(x, [-1, NUM_STEPS, ROW_PIXELS])
+    rows = tf.reshape(tf.transpose(images, [1, 0, 2]), [-1, ROW_PIXELS])  # [28 * batch, 28]
     with tf.name_scope("input_projection"):
         W_in = weight_variable([ROW_PIXELS, NUM_UNITS])
         b_in = bias_variable([NUM_UNITS])
@@ -66,13 +71,11 @@ def inference(x):
         # loop, leaves only the recurrent h W_h inside it: the same model, at a third of
         # the cost.
         x_gates = tf.matmul(rows, tf.matmul(W_in, W_x)) + (tf.matmul(b_in[None], W_x) + b)
-        x_gates = tf.reshape(x_gates, [-1, NUM_STEPS, 4 * NUM_UNITS])
-        # One op splits out the 28 steps (slicing x_gates[:, step] 28 times would cost 28
+        # One op splits out the 28 steps (slicing x_gates[step] 28 times would cost 28
         # full-size zero tensors in the backward pass).
-        x_gates_per_step = tf.unstack(x_gates, num=NUM_STEPS, axis=1)
+        x_gates_per_step = tf.unstack(tf.reshape(x_gates, [NUM_STEPS, -1, 4 * NUM_UNITS]))
 
-        batch_size = tf.shape(x)[0]
-        h = c = tf.zeros([batch_size, NUM_UNITS])
+        h = c = None  # the zero state, which lstm_cell() skips
         for x_gates_t in x_gates_per_step:  # unrolled: 28 copies of the cell in the graph
             h, c = lstm_cell(x_gates_t, h, c, W_h)
     with tf.name_scope("output"):

@@ -35,6 +35,19 @@ def test_one_step_matches_numpy():
     np.testing.assert_allclose(got_c, expected_c, atol=1e-5)
 
 
+def test_first_step_without_state_is_the_step_from_zero_state():
+    # lstm_cell() leaves out the recurrent term and the old cell when h and c are None.
+    rng = np.random.default_rng(2)
+    x_gates = rng.normal(size=(3, 20))
+    W_h = rng.normal(size=(5, 20))
+    expected_h, expected_c = numpy_lstm_cell(x_gates, np.zeros((3, 5)), np.zeros((3, 5)), W_h)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        got_h, got_c = sess.run(rnn_mnist.lstm_cell(
+            tf.constant(x_gates, tf.float32), None, None, tf.constant(W_h, tf.float32)))
+    np.testing.assert_allclose(got_h, expected_h, atol=1e-5)
+    np.testing.assert_allclose(got_c, expected_c, atol=1e-5)
+
+
 def test_unrolled_model_matches_numpy_over_28_rows():
     images = np.random.default_rng(1).random((4, 28 * 28)).astype(np.float32)
     with tf.Graph().as_default():
