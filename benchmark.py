@@ -31,17 +31,23 @@ PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 256)}
 PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
 
 
+def script_output(script, extra_args):
+    """Runs a training script; returns its standard output, or exits with its errors."""
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, script), *extra_args],
+                            capture_output=True, text=True, cwd=REPO_DIR)
+    if result.returncode != 0:
+        sys.exit("benchmark.py: %s failed:\n%s" % (script, result.stderr.strip()))
+    return result.stdout
+
+
 def run_script(script, extra_args):
     """Runs a training script; returns (test accuracy, wall seconds, training images/s)."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, script), *extra_args],
-                            capture_output=True, text=True, cwd=REPO_DIR)
+    output = script_output(script, extra_args)
     wall = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit("benchmark.py: %s failed:\n%s" % (script, result.stderr.strip()))
-    accuracy = re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.M)
+    accuracy = re.search(r"^test accuracy: ([0-9.]+)$", output, re.M)
     throughput = re.search(r"^trained \d+ steps in [0-9.]+ s \(([0-9]+) images/s\)",
-                           result.stdout, re.M)
+                           output, re.M)
     return float(accuracy.group(1)), wall, float(throughput.group(1))
 
 
@@ -64,16 +70,12 @@ def paired_throughput(model, torch_python, rounds):
     script_rates, peer_rates = [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as run_dir:
-            result = subprocess.run(
-                [sys.executable, os.path.join(REPO_DIR, SCRIPTS[model]), "--steps", "65",
-                 "--log-every", "5", "--validation-size", "0", "--batch-size",
-                 str(batch_size), "--run-dir", run_dir],
-                capture_output=True, text=True, cwd=REPO_DIR)
-        if result.returncode != 0:
-            sys.exit("benchmark.py: %s failed:\n%s" % (SCRIPTS[model], result.stderr.strip()))
+            output = script_output(SCRIPTS[model], [
+                "--steps", "65", "--log-every", "5", "--validation-size", "0",
+                "--batch-size", str(batch_size), "--run-dir", run_dir])
         # Progress lines every 5 steps, each with the images/s of its 5 steps.
         rates = [float(rate) for step, rate in re.findall(
-            r"^step\s+(\d+)/.*\s([0-9]+) images/s$", result.stdout, re.M) if int(step) > 5]
+            r"^step\s+(\d+)/.*\s([0-9]+) images/s$", output, re.M) if int(step) > 5]
         if not rates:
             sys.exit("benchmark.py: no progress lines with images/s in the output of %s"
                      % SCRIPTS[model])
@@ -142,6 +144,8 @@ def main(argv=None):
     models = args.models or list(SCRIPTS)
 
     if args.paired:
+        if not any(model in PEERS for model in models):
+            parser.error("--paired: none of %s has a PyTorch peer" % ", ".join(models))
         rows = []
         for model in [model for model in models if model in PEERS]:
             print("%d rounds of %s beside %s ..." % (args.paired, SCRIPTS[model],
