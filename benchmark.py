@@ -1,8 +1,9 @@
 """Runs each training script with its defaults and prints test accuracy, wall time and
 training throughput: the figures of the README's table.
 
-Each script runs as `python SCRIPT` in a fresh process, so the wall time includes
-TensorFlow's import, the data load and the evaluation, as a user sees it. With
+Each script runs as `python SCRIPT` in a fresh process, as the next numbered run in
+runs/SCRIPT/, so the wall time includes TensorFlow's import, the data load and the
+evaluation, as a user sees it; the figures come from the metrics.json the run writes. With
 --torch-python, the PyTorch peers in ../shared/bench run in the same sitting: these machines
 are shared and noisy, so only figures taken side by side compare.
 
@@ -16,6 +17,7 @@ throughput alone: R rounds, each a short training run of the script (5 warm-up s
 60 timed ones, as the peers do) right beside a run of its peer; it prints the medians.
 """
 import argparse
+import json
 import os
 import re
 import statistics
@@ -24,6 +26,8 @@ import sys
 import tempfile
 import time
 
+import rundir
+
 REPO_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {"softmax": "softmax_mnist.py", "cnn": "cnn_mnist.py", "rnn": "rnn_mnist.py"}
 # The peer of each script, and the batch size to run it at (the script's default).
@@ -31,24 +35,25 @@ PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 256)}
 PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
 
 
-def script_output(script, extra_args):
-    """Runs a training script; returns its standard output, or exits with its errors."""
-    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, script), *extra_args],
-                            capture_output=True, text=True, cwd=REPO_DIR)
+def script_metrics(script, extra_args, run_dir):
+    """Runs a training script in run_dir (new or empty); returns the figures it wrote to
+    run_dir/metrics.json, or exits with its errors."""
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, script), *extra_args,
+                             "--run-dir", run_dir], capture_output=True, text=True, cwd=REPO_DIR)
     if result.returncode != 0:
         sys.exit("benchmark.py: %s failed:\n%s" % (script, result.stderr.strip()))
-    return result.stdout
+    with open(os.path.join(run_dir, rundir.METRICS_FILE)) as f:
+        return json.load(f)
 
 
 def run_script(script, extra_args):
-    """Runs a training script; returns (test accuracy, wall seconds, training images/s)."""
+    """Runs a training script as its next numbered run in runs/; returns (test accuracy, wall
+    seconds, training images/s)."""
+    run_dir = rundir.new_numbered(rundir.script_runs(script))
     start = time.perf_counter()
-    output = script_output(script, extra_args)
+    metrics = script_metrics(script, extra_args, run_dir)
     wall = time.perf_counter() - start
-    accuracy = re.search(r"^test accuracy: ([0-9.]+)$", output, re.M)
-    throughput = re.search(r"^trained \d+ steps in [0-9.]+ s \(([0-9]+) images/s\)",
-                           output, re.M)
-    return float(accuracy.group(1)), wall, float(throughput.group(1))
+    return metrics["test_accuracy"], wall, metrics["train_images_per_s"]
 
 
 def run_peer(python, peer, batch_size):
@@ -70,15 +75,11 @@ def paired_throughput(model, torch_python, rounds):
     script_rates, peer_rates = [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as run_dir:
-            output = script_output(SCRIPTS[model], [
+            metrics = script_metrics(SCRIPTS[model], [
                 "--steps", "65", "--log-every", "5", "--validation-size", "0",
-                "--batch-size", str(batch_size), "--run-dir", run_dir])
-        # Progress lines every 5 steps, each with the images/s of its 5 steps.
-        rates = [float(rate) for step, rate in re.findall(
-            r"^step\s+(\d+)/.*\s([0-9]+) images/s$", output, re.M) if int(step) > 5]
-        if not rates:
-            sys.exit("benchmark.py: no progress lines with images/s in the output of %s"
-                     % SCRIPTS[model])
+                "--batch-size", str(batch_size)], run_dir)
+        # Progress every 5 steps, each with the images/s of its 5 steps.
+        rates = [line["images_per_s"] for line in metrics["progress"] if line["step"] > 5]
         script_rates.append(len(rates) / sum(1 / rate for rate in rates))
         peer_rate = run_peer(torch_python, peer, batch_size)
         if peer_rate is None:
@@ -89,17 +90,21 @@ def paired_throughput(model, torch_python, rounds):
     return script_rates, peer_rates
 
 
-def classify_png(count):
-    """The default CNN's accuracy on the first `count` MNIST test digits written as PNG files,
-    white on black as in MNIST and inverted, then read back through classify.py."""
+def classify_png(count, run_dir=None):
+    """The CNN's accuracy on the first `count` MNIST test digits written as PNG files, white
+    on black as in MNIST and inverted, then read back through classify.py.
+
+    run_dir: the CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint).
+    """
     import classify  # TensorFlow, only for this mode
     import cnn_mnist
+    import images as image_files
     import input_data
     import mnist_common
 
     test = input_data.read_data_sets(download=False).test
     images, labels = test.images[:count], test.labels[:count]
-    run_dir = os.path.join(mnist_common.RUNS_DIR, "cnn_mnist")
+    run_dir = classify.model_run_dir("cnn", run_dir)
     on_arrays = mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
     print("CNN on %d MNIST test digits: %.2f%% as arrays" % (count, 100 * (on_arrays == labels)
                                                             .mean()))
@@ -108,9 +113,10 @@ def classify_png(count):
             paths = []
             for index, image in enumerate(pixels):
                 paths.append(os.path.join(directory, "%05d.png" % index))
-                classify.save_png(image.reshape(28, 28), paths[-1])
+                image_files.save_png(image.reshape(28, 28), paths[-1])
             result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "classify.py"),
-                                     *paths], capture_output=True, text=True, cwd=REPO_DIR)
+                                     "--run-dir", run_dir, *paths],
+                                    capture_output=True, text=True, cwd=REPO_DIR)
             predicted = {line.split(": ")[0]: int(line.split(": ")[1].split()[0])
                          for line in result.stdout.splitlines()}
             correct = sum(predicted.get(path) == label for path, label in zip(paths, labels))
@@ -129,7 +135,10 @@ def main(argv=None):
                         help="extra flags for every script, e.g. '--epochs 1'")
     parser.add_argument("--classify-png", type=int, metavar="N", default=None,
                         help="instead: classify the first N MNIST test digits as PNG files "
-                             "with the trained CNN (runs/cnn_mnist)")
+                             "with the trained CNN (the newest run in runs/cnn_mnist/, or "
+                             "--run-dir)")
+    parser.add_argument("--run-dir", default=None,
+                        help="with --classify-png: the CNN run to ask")
     parser.add_argument("--paired", type=int, metavar="R", default=None,
                         help="instead: compare training throughput with the PyTorch peers "
                              "over R alternating rounds of short runs (needs --torch-python)")
@@ -137,7 +146,7 @@ def main(argv=None):
     if args.paired is not None and (args.paired < 1 or not args.torch_python):
         parser.error("--paired needs a number of rounds of at least 1, and --torch-python")
     if args.classify_png:
-        return classify_png(args.classify_png)
+        return classify_png(args.classify_png, args.run_dir)
     for model in args.models:
         if model not in SCRIPTS:
             parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))

@@ -6,94 +6,28 @@
 Each image is prepared the way MNIST prepared its digits before the model sees it: ink as
 white on black, the background at zero, cropped to the ink, scaled to fit 20x20, and placed
 in 28x28 by its centre of mass. --save-input DIR writes that 28x28 image, to see what the
-model saw. PNG, JPEG, GIF and BMP, decoded by TensorFlow's own image ops.
+model saw. PNG, JPEG, GIF, BMP, TIFF or WebP, read by Pillow (see images.py).
 """
 import argparse
 import os
 import sys
+import tempfile
 
 import numpy as np
 
-import mnist_common  # first: it quiets TensorFlow's start-up logging
-import tensorflow.compat.v1 as tf
+import cnn_mnist
+import mnist_common
+import rnn_mnist
+import rundir
+import softmax_mnist
+from images import ImageError, read_image, resize, save_png
 
-tf.disable_v2_behavior()
-
-MODELS = ("cnn", "rnn", "softmax")
-MAX_FILE_BYTES = 50 << 20
-MAX_PIXELS = 50_000_000  # a larger image is refused before it is decoded
+MODELS = {"cnn": cnn_mnist, "rnn": rnn_mnist, "softmax": softmax_mnist}
 WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
 MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a blank image
 INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
-
-
-class ImageError(Exception):
-    """This file cannot be classified; the message says why."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Decoding.
-
-def image_size(data):
-    """(width, height) from a PNG, GIF, BMP or JPEG header, or None if it is none of those."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
-    if data[:2] == b"BM" and len(data) >= 26:
-        return (abs(int.from_bytes(data[18:22], "little", signed=True)),
-                abs(int.from_bytes(data[22:26], "little", signed=True)))
-    if data[:3] == b"\xff\xd8\xff":
-        index = 2  # walk the JPEG segments to the frame header (SOF0-SOF15 but DHT, JPG, DAC)
-        while index + 9 <= len(data) and data[index] == 0xFF:
-            marker = data[index + 1]
-            length = int.from_bytes(data[index + 2:index + 4], "big")
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                return (int.from_bytes(data[index + 7:index + 9], "big"),
-                        int.from_bytes(data[index + 5:index + 7], "big"))
-            index += 2 + length
-        return (0, 0)  # a JPEG whose size we cannot see: let the decoder judge it
-    return None
-
-
-def read_image(path):
-    """Decodes an image file into float32 [height, width, channels] in 0..255."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise ImageError("too large (%d MB; at most %d MB)" % (size >> 20, MAX_FILE_BYTES >> 20))
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ImageError("cannot read: %s" % (e.strerror or e))
-    if not data:
-        raise ImageError("empty file")
-    dimensions = image_size(data)
-    if dimensions is None:
-        raise ImageError("not an image TensorFlow can read (PNG, JPEG, GIF or BMP)")
-    if dimensions[0] * dimensions[1] > MAX_PIXELS:
-        raise ImageError("too large (%dx%d pixels; at most %d megapixels)"
-                         % (dimensions + (MAX_PIXELS // 1_000_000,)))
-    with tf.Graph().as_default(), tf.Session() as sess:
-        # expand_animations=False: a GIF's first frame, like any other image.
-        decoded = tf.io.decode_image(data, expand_animations=False)
-        try:
-            pixels = sess.run(decoded)
-        except tf.errors.OpError as e:
-            raise ImageError("cannot decode: %s" % mnist_common.first_line(e))
-    if pixels.size == 0:
-        raise ImageError("empty image")
-    return pixels.astype(np.float32)
-
-
-def resize(image, height, width):
-    """Resizes a float [h, w] array with TensorFlow's antialiased bilinear filter."""
-    with tf.Graph().as_default(), tf.Session() as sess:
-        # The v2 op: v1's resize has no antialiasing, and shrinking without it drops strokes.
-        return sess.run(tf.compat.v2.image.resize(image[..., None], [height, width],
-                                                  method="bilinear", antialias=True))[..., 0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,12 +110,6 @@ def to_mnist(pixels):
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
 
 
-def save_png(image, path):
-    """Writes a [28, 28] array in [0, 1] as an 8-bit PNG, atomically."""
-    [data] = mnist_common.encode_png([image])
-    mnist_common.write_atomically(path, data)
-
-
 # ---------------------------------------------------------------------------------------------
 # The command.
 
@@ -189,41 +117,84 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="classify.py", description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("images", nargs="+", help="image files: PNG, JPEG, GIF or BMP")
+    parser.add_argument("images", nargs="+", help="image files: PNG, JPEG, GIF, BMP, ...")
     parser.add_argument("--model", choices=MODELS, default="cnn",
                         help="which script's model to ask")
     parser.add_argument("--run-dir", default=None,
-                        help="the --run-dir the model was trained in (default: runs/SCRIPT)")
+                        help="the run that trained the model (default: the newest run with a "
+                             "checkpoint in runs/SCRIPT/)")
     parser.add_argument("--save-input", metavar="DIR", default=None,
                         help="also write the 28x28 image the model saw, as DIR/NAME.28x28.png")
     return parser
 
 
-def classify(paths, model="cnn", run_dir=None, save_input=None):
-    """Classifies image files; returns {path: (probabilities [10], or the error message)}."""
-    script = "%s_mnist" % model
-    module = __import__(script)
-    run_dir = run_dir or os.path.join(mnist_common.RUNS_DIR, script)
-    if not tf.train.latest_checkpoint(run_dir):
+def model_run_dir(model, run_dir=None):
+    """The run directory whose checkpoint answers: run_dir, or the newest run of the model's
+    script that saved one. Raises UsageError when there is none."""
+    script = MODELS[model].__name__
+    found = run_dir or rundir.newest(rundir.script_runs(script), with_checkpoint=True)
+    if found is None or not rundir.holds_run(found):
         raise mnist_common.UsageError("no trained %s model in %s: train one first with "
-                                      "`python %s.py`" % (model, run_dir, script))
-    results, images = {}, {}
+                                      "`python %s.py`"
+                                      % (model, run_dir or rundir.script_runs(script), script))
+    mnist_common.latest_checkpoint(found)  # refuses a missing or damaged one now
+    return found
+
+
+def saved_input_names(paths):
+    """{path: the name of its 28x28 input under --save-input}: NAME.28x28.png, numbered
+    NAME-2.28x28.png, ... where two inputs share a name (7.png and 7.jpg)."""
+    names, used = {}, set()
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name, number = stem + ".28x28.png", 2
+        while name in used:
+            name, number = "%s-%d.28x28.png" % (stem, number), number + 1
+        used.add(name)
+        names[path] = name
+    return names
+
+
+def _check_writable(directory):
+    """Makes --save-input's directory; a file there, or no permission, is a UsageError."""
+    try:
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise NotADirectoryError(0, "it is a file, not a directory")
+        os.makedirs(directory, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as e:
+        raise mnist_common.UsageError("--save-input %s: cannot write there: %s"
+                                      % (directory, e.strerror or e))
+
+
+def classify(paths, model="cnn", run_dir=None, save_input=None):
+    """Classifies image files; returns {path: (probabilities [10], or the error message)}.
+
+    save_input: a directory to write each 28x28 input to, named by saved_input_names().
+    """
+    run_dir = model_run_dir(model, run_dir)
+    paths = list(dict.fromkeys(paths))
+    if save_input:
+        _check_writable(save_input)
+    results, inputs = {}, {}
     for path in paths:
         try:
-            images[path] = to_mnist(read_image(path))
+            inputs[path] = to_mnist(read_image(path))
         except ImageError as e:
             results[path] = str(e)
     if save_input:
-        os.makedirs(save_input, exist_ok=True)
-        for path, image in images.items():
-            name = os.path.splitext(os.path.basename(path))[0] + ".28x28.png"
-            save_png(image, os.path.join(save_input, name))
-    if images:
-        batch = np.stack(list(images.values())).reshape(len(images), -1)
-        logits = mnist_common.predict(module.inference, run_dir, batch)
+        names = saved_input_names(paths)
+        for path, image in inputs.items():
+            try:
+                save_png(image, os.path.join(save_input, names[path]))
+            except ImageError as e:
+                raise mnist_common.UsageError("--save-input: %s" % e)
+    if inputs:
+        batch = np.stack(list(inputs.values())).reshape(len(inputs), -1)
+        logits = mnist_common.predict(MODELS[model].inference, run_dir, batch)
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        results.update(zip(images, probabilities))
+        results.update(zip(inputs, probabilities))
     return {path: results[path] for path in paths}
 
 
@@ -232,14 +203,16 @@ def main(argv=None):
     images were classified, 1 if some could not be."""
     args = build_parser().parse_args(argv)
     results = classify(args.images, args.model, args.run_dir, args.save_input)
+    names = saved_input_names(results) if args.save_input else {}
     for path, result in results.items():
         if isinstance(result, str):
             print("%s: error: %s" % (path, result), file=sys.stderr)
             continue
         first, second, third = np.argsort(result)[::-1][:3]
-        print("%s: %d  (%.1f%%; then %d %.1f%%, %d %.1f%%)" % (
+        print("%s: %d  (%.1f%%; then %d %.1f%%, %d %.1f%%)%s" % (
             path, first, 100 * result[first], second, 100 * result[second],
-            third, 100 * result[third]))
+            third, 100 * result[third],
+            "  [input: %s]" % os.path.join(args.save_input, names[path]) if names else ""))
     return 0 if all(not isinstance(r, str) for r in results.values()) else 1
 
 

@@ -9,10 +9,8 @@ there in a few epochs (see training()).
 """
 import sys
 
-import mnist_common  # first: it quiets TensorFlow's start-up logging
-import tensorflow.compat.v1 as tf
-
-tf.disable_v2_behavior()
+import mnist_common
+from tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
@@ -111,15 +109,23 @@ def main(argv=None):
                                              mnist_common.total_steps(args, mnist))
         correct_count, accuracy = mnist_common.evaluation(logits, y_)
 
-        with tf.Session(config=mnist_common.session_config(args)) as sess:
-            run = mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
-                                   learning_rate=learning_rate)
-            for _ in run.steps():
+        with tf.Session(config=mnist_common.session_config(args)) as sess, \
+                mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
+                                 learning_rate=learning_rate) as run:
+            epoch = mnist.train.epochs_completed
+            for step in run.steps():  # from the restored global step (0 in a new run)
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 _, loss_value, batch_accuracy = sess.run(
                     [train_step, loss_op, accuracy],
                     feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob})
-                run.step_done(loss_value, batch_accuracy)
+                run.record(loss_value)
+                last_step = step + 1 == run.total_steps
+                if (step + 1) % args.log_every == 0 or last_step:
+                    run.log_progress(step + 1, batch_accuracy)
+                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
+                    epoch = mnist.train.epochs_completed
+                    run.validate(step + 1)
+                    run.save(step + 1)
             return run.finish()
 
 

@@ -5,12 +5,14 @@
     batch_xs, batch_ys = mnist.train.next_batch(100)
 
 It parses the IDX files itself (gzip-compressed or raw) and checks every header, size and
-label. It compares each payload's SHA-256 with MNIST's, and downloads any missing file from
-the usual mirrors. A problem raises DataError with one line that names the file.
-Pure NumPy: no TensorFlow needed.
+label. It compares each payload's SHA-256 with MNIST's. A missing file is copied from the
+verified copy bundled in this repository's data/, or else downloaded from the usual mirrors,
+so the tutorials' own `read_data_sets("MNIST_data/")` works offline, from any directory.
+A problem raises DataError with one line that names the file. Pure NumPy: no TensorFlow.
 
 Run it to check a data directory and time the load:  python input_data.py [DATA_DIR]
 """
+import argparse
 import collections
 import gzip
 import hashlib
@@ -41,8 +43,10 @@ MNIST_SHA256 = {
     TEST_LABELS: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-# Tried in order for each missing file; each serves NAME.gz.
+# Tried in order for each missing file; each serves NAME.gz. The first is the verified copy
+# in this repository, so nothing is downloaded where the repository is.
 MIRRORS = (
+    DEFAULT_DATA_DIR,
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
@@ -54,6 +58,10 @@ IDX_UBYTE = 0x08  # the IDX type code for unsigned bytes, the only type MNIST us
 
 class DataError(Exception):
     """A data file is missing, unreadable or malformed; the message names it."""
+
+
+class SplitError(ValueError):
+    """The validation split asked for does not fit the training set."""
 
 
 Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
@@ -138,12 +146,14 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
       reshape: images as [N, 784]; False gives [N, 28, 28, 1].
       validation_size: the first this many training examples become the validation set.
       seed: seeds the shuffling of each set's `next_batch` (None: random).
-      source_url: a mirror URL, or a sequence of them, serving the missing NAME.gz files.
+      source_url: a mirror URL or local directory, or a sequence of them, serving the missing
+        NAME.gz files (by default: the bundled data/, then MNIST's usual mirrors).
       download: False raises DataError for missing files instead of downloading.
     Returns:
       Datasets(train, validation, test), each a DataSet.
     Raises:
       DataError: a file is missing and cannot be downloaded, or is malformed.
+      SplitError: validation_size is larger than the training set.
     """
     if fake_data:
         raise ValueError("fake_data is not supported; use small real data instead")
@@ -173,8 +183,8 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
               % (train_dir, ", ".join(not_mnist)), file=sys.stderr)
 
     if not 0 <= validation_size <= len(train_images):
-        raise ValueError("validation_size must be between 0 and %d, got %d"
-                         % (len(train_images), validation_size))
+        raise SplitError("validation_size must be between 0 and %d (the training images in "
+                         "%s), got %d" % (len(train_images), train_dir, validation_size))
 
     def dataset(images, labels, set_seed):
         if reshape:
@@ -206,6 +216,9 @@ def find_file(data_dir, name):
         path = os.path.join(data_dir, candidate)
         if os.path.isfile(path):
             return path
+        if os.path.exists(path):
+            raise DataError("%s is not a file (a directory?): move it away and the MNIST file "
+                            "is fetched in its place" % path)
     return None
 
 
@@ -219,22 +232,29 @@ def ensure_files(data_dir, mirrors=MIRRORS):
         raise DataError("missing from %s: %s; put the MNIST files there (NAME.gz or raw IDX)"
                         % (data_dir, ", ".join(name + ".gz" for name in missing)))
     created = not os.path.isdir(data_dir)
+    copied = []  # (file, the local directory it came from)
     for name in missing:
         try:
-            paths[name] = download(name, data_dir, mirrors)
+            paths[name], source = download(name, data_dir, mirrors)
+            if os.path.isdir(source):
+                copied.append((name + ".gz", source))
         except DataError as e:
             if created and os.path.isdir(data_dir) and not os.listdir(data_dir):
                 os.rmdir(data_dir)  # leave no empty directory behind
             still_missing = [n + ".gz" for n in missing if paths[n] is None]
             # The other files would fail the same way: stop at the first.
-            raise DataError("missing from %s and could not be downloaded: %s (%s); copy the "
+            raise DataError("missing from %s and could not be fetched: %s (%s); copy the "
                             "MNIST .gz files there or point --data-dir at a directory that "
                             "has them" % (data_dir, ", ".join(still_missing), e))
+    if copied:
+        print("input_data: copied %s into %s from %s (checksums verified)" % (
+            ", ".join(name for name, _ in copied), data_dir, copied[0][1]), file=sys.stderr)
     return paths
 
 
 def download(name, data_dir, mirrors=MIRRORS, timeout=DOWNLOAD_TIMEOUT_S):
-    """Downloads NAME.gz from the first mirror that serves a verified copy; returns its path.
+    """Fetches NAME.gz from the first mirror that serves a verified copy; returns (its path,
+    the mirror). A mirror is a URL, or a local directory to copy from.
 
     The file is written under a temporary name in data_dir and renamed only once its
     checksum matches, so an interrupted download never leaves a half-written file behind.
@@ -247,22 +267,32 @@ def download(name, data_dir, mirrors=MIRRORS, timeout=DOWNLOAD_TIMEOUT_S):
         raise DataError("cannot create %s: %s" % (data_dir, e.strerror or e))
     last_error = None
     for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + filename
-        fd, temp_path = tempfile.mkstemp(prefix=filename + ".", suffix=".part", dir=data_dir)
+        local = os.path.isdir(mirror)
+        source = os.path.join(mirror, filename) if local else mirror.rstrip("/") + "/" + filename
+        if local and (not os.path.isfile(source) or os.path.samefile(mirror, data_dir)):
+            continue
+        try:
+            fd, temp_path = tempfile.mkstemp(prefix=filename + ".", suffix=".part", dir=data_dir)
+        except OSError as e:  # no use trying the other mirrors
+            raise DataError("cannot write in %s: %s" % (data_dir, e.strerror or e))
         try:
             with os.fdopen(fd, "wb") as out:
-                _fetch(url, out, timeout)
+                if local:
+                    with open(source, "rb") as f:
+                        out.write(f.read())
+                else:
+                    _fetch(source, out, timeout)
             digest = hashlib.sha256(_decompress(temp_path, compressed=True)).hexdigest()
             if digest != MNIST_SHA256[name]:
                 raise DataError("checksum mismatch")
             os.replace(temp_path, target)
-            return target
+            return target, mirror
         except (OSError, DataError) as e:  # urllib's errors are OSErrors
-            last_error = "%s: %s" % (url, getattr(e, "reason", None) or e)
+            last_error = "%s: %s" % (source, getattr(e, "reason", None) or e)
         finally:
             if os.path.exists(temp_path):
                 os.remove(temp_path)
-    raise DataError("last error: %s" % last_error)
+    raise DataError("last error: %s" % last_error if last_error else "no mirror to fetch from")
 
 
 def _fetch(url, out, timeout):
@@ -346,21 +376,28 @@ def parse_labels(data, path):
 
 def main(argv=None):
     """Checks a data directory and reports the sets and the load time."""
-    argv = sys.argv[1:] if argv is None else argv
-    data_dir = argv[0] if argv else DEFAULT_DATA_DIR
+    parser = argparse.ArgumentParser(prog="input_data.py", description=main.__doc__)
+    parser.add_argument("data_dir", nargs="?", default=DEFAULT_DATA_DIR, metavar="DATA_DIR",
+                        help="directory of the four MNIST files (default: the bundled data/)")
+    parser.add_argument("--validation-size", type=int, default=5000,
+                        help="training images to hold out for validation")
+    args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        mnist = read_data_sets(data_dir)
-    except DataError as e:
+        mnist = read_data_sets(args.data_dir, validation_size=args.validation_size)
+    except (DataError, SplitError) as e:
         print("input_data.py: error: %s" % e, file=sys.stderr)
         return 1
     seconds = time.perf_counter() - start
     for name, ds in zip(mnist._fields, mnist):
         print("%-10s %6d images %s %s, labels %s" % (name, ds.num_examples, ds.images.shape,
                                                      ds.images.dtype, np.bincount(ds.labels)))
-    print("loaded %s in %.2f s" % (data_dir, seconds))
+    print("loaded %s in %.2f s" % (args.data_dir, seconds))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("\ninput_data.py: interrupted")

@@ -1,75 +1,63 @@
-"""What every training script shares: flags, the session, batched evaluation, checkpoints,
-progress lines and TensorBoard summaries.
+"""The training harness every script shares: flags, the data, batched evaluation, checkpoints,
+progress lines, TensorBoard summaries and the run's figures.
 
-Each model script holds its model and its training loop; the plumbing lives here, once:
+Each script holds its model and its training loop, and the loop says *when* it logs,
+validates and saves; the functions here say *how*:
 
-    with tf.Session(config=mnist_common.session_config(args)) as sess:
-        run = mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count)
+    with tf.Session(config=mnist_common.session_config(args)) as sess, \\
+            mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count) as run:
+        epoch = mnist.train.epochs_completed
         for step in run.steps():
             batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
             _, loss_value, batch_accuracy = sess.run([train_step, loss, accuracy],
                                                      feed_dict={x: batch_xs, y_: batch_ys})
-            run.step_done(loss_value, batch_accuracy)
+            run.record(loss_value)
+            last_step = step + 1 == run.total_steps
+            if (step + 1) % args.log_every == 0 or last_step:
+                run.log_progress(step + 1, batch_accuracy)
+            if mnist.train.epochs_completed > epoch or last_step:
+                epoch = mnist.train.epochs_completed
+                run.validate(step + 1)
+                run.save(step + 1)
         return run.finish()
 """
 import argparse
-import json
+import glob
 import math
 import os
+import re
+import shutil
 import sys
-import tempfile
+import threading
 import time
 
 import numpy as np
 
+import images
 import input_data
+import rundir
+from tf1 import error_reason, tf
 
-# Both must be set before TensorFlow's import. The first keeps its C++ log lines at WARNING
-# and above. The second asks for oneDNN's fused CPU kernels, which TensorFlow turns on only
-# for some processors: on a 2-core AMD EPYC they train the CNN 1.5 times faster than Eigen's.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
-
-def _import_tensorflow_quietly():
-    """Imports TensorFlow without its start-up notices on the terminal.
-
-    TensorFlow 2.21 prints "oneDNN custom operations are on" twice while it loads, before
-    its logging settings apply, so no setting hides them: stderr goes to a temporary file for
-    the import, and is replayed if the import fails.
-    """
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow.compat.v1 as tf
-        except BaseException:
-            os.dup2(saved_stderr, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
-    return tf
-
-
-tf = _import_tensorflow_quietly()
-tf.get_logger().setLevel("ERROR")  # TF1 symbols warn of their deprecation at every use
-tf.disable_v2_behavior()
-
-REPO_DIR = os.path.dirname(os.path.abspath(__file__))
-RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
 EVAL_BATCH_SIZE = 1000
 MISCLASSIFIED_IMAGES = 12  # misclassified test digits shown in TensorBoard after training
-CONFIG_FILE = "config.json"  # the flags of the run that wrote the checkpoints beside it
+MAX_STEPS = 10 ** 9  # more training steps than anyone can wait for: a typo
 # Flags that shape the training schedule: --resume refuses to continue under other values.
 SCHEDULE_FLAGS = ("batch_size", "epochs", "steps", "learning_rate", "seed", "validation_size")
+KEEP_CHECKPOINTS = 3
 
 
 class UsageError(Exception):
     """A flag, directory or checkpoint the run cannot use; the message says which and why."""
+
+
+def _quiet_event_writer_thread(args, print_traceback=threading.excepthook):
+    """A FileWriter whose disk is full fails in its writing thread, which prints a traceback,
+    and then raises the same error at the next flush, which Run turns into one line."""
+    if args.thread is None or args.thread.name != "EventLoggerThread":
+        print_traceback(args)
+
+
+threading.excepthook = _quiet_event_writer_thread
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +68,7 @@ def _number(convert, check, requirement):
     def parse(text):
         try:
             value = convert(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             value = None
         if value is None or not check(value):
             raise argparse.ArgumentTypeError("%r is not %s" % (text, requirement))
@@ -88,9 +76,12 @@ def _number(convert, check, requirement):
     return parse
 
 
-positive_int = _number(int, lambda v: v > 0, "a positive whole number")
-non_negative_int = _number(int, lambda v: v >= 0, "a whole number, 0 or more")
-positive_float = _number(float, lambda v: v > 0 and math.isfinite(v), "a positive number")
+positive_int = _number(int, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
+non_negative_int = _number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
+seed_int = _number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
+thread_count = _number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
+positive_float = _number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
+                         "a positive number below 10^9")
 probability = _number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
@@ -99,13 +90,12 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
 
     The script adds its own flags to it, then calls `parse_args(parser, argv)`.
     """
-    name = os.path.splitext(os.path.basename(script))[0]
     parser = argparse.ArgumentParser(
         prog=os.path.basename(script), description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data-dir", default=input_data.DEFAULT_DATA_DIR,
                         help="directory of the MNIST IDX files (.gz or raw); missing files are "
-                             "downloaded into it")
+                             "copied from the bundled data/ or downloaded into it")
     parser.add_argument("--epochs", type=positive_float, default=epochs,
                         help="passes over the training set")
     parser.add_argument("--steps", type=positive_int, default=None,
@@ -114,21 +104,25 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
                         help="training examples per step")
     parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
                         help="initial learning rate")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds initialisation, dropout and shuffling: same seed, same result")
     parser.add_argument("--validation-size", type=non_negative_int, default=5000,
                         help="training examples held out to validate on after each epoch")
-    parser.add_argument("--run-dir", default=os.path.join(RUNS_DIR, name),
-                        help="where checkpoints and TensorBoard logs are written")
+    parser.add_argument("--run-dir", default=None,
+                        help="the directory of this run's checkpoints, logs and figures: new or "
+                             "empty for a new run (default: the next number in %s/; with "
+                             "--resume or --eval-only, the highest)"
+                             % os.path.join("runs", os.path.splitext(os.path.basename(script))[0]))
     parser.add_argument("--resume", action="store_true",
-                        help="continue training from the last checkpoint in --run-dir")
+                        help="continue training from the last checkpoint of the run")
     parser.add_argument("--eval-only", action="store_true",
-                        help="restore the last checkpoint in --run-dir and evaluate it on the "
+                        help="restore the last checkpoint of the run and evaluate it on the "
                              "test set, without training")
     parser.add_argument("--log-every", type=positive_int, default=log_every,
                         help="steps between progress lines")
-    parser.add_argument("--threads", type=non_negative_int, default=0,
+    parser.add_argument("--threads", type=thread_count, default=0,
                         help="CPU threads for TensorFlow's ops (0: one per core)")
+    parser.set_defaults(script=os.path.splitext(os.path.basename(script))[0])
     return parser
 
 
@@ -150,11 +144,14 @@ def load_data(args):
     try:
         mnist = input_data.read_data_sets(args.data_dir, validation_size=args.validation_size,
                                           seed=args.seed)
-    except ValueError as e:  # a validation split larger than the training set
+    except input_data.SplitError as e:  # a validation split larger than the training set
         raise UsageError("--validation-size: %s" % e)
     if args.batch_size > mnist.train.num_examples:
         raise UsageError("--batch-size %d is larger than the training set (%d examples)"
                          % (args.batch_size, mnist.train.num_examples))
+    if total_steps(args, mnist) > MAX_STEPS:
+        raise UsageError("--epochs %g is %d steps of %d, more than 10^9"
+                         % (args.epochs, total_steps(args, mnist), args.batch_size))
     return mnist
 
 
@@ -171,7 +168,7 @@ def session_config(args):
 
 
 # ---------------------------------------------------------------------------------------------
-# The graph pieces every model has.
+# The graph pieces every model has, and evaluation.
 
 def evaluation(logits, labels):
     """Returns (correct_count, accuracy) of a batch.
@@ -198,38 +195,41 @@ def evaluate(sess, count_op, logits, x, y_, dataset, batch_size=EVAL_BATCH_SIZE)
     return correct / dataset.num_examples, np.concatenate(all_logits)
 
 
-def predict(inference, run_dir, images, batch_size=EVAL_BATCH_SIZE):
-    """The logits a script's model gives `images`, restored from the last checkpoint in run_dir.
+def predict(inference, run_dir, images_, batch_size=EVAL_BATCH_SIZE):
+    """The logits a script's model gives `images_`, restored from the last checkpoint in run_dir.
 
     Args:
       inference: the script's function from images [batch, 784] to logits, such as
         cnn_mnist.inference; it is built afresh in a graph of its own.
-      run_dir: the --run-dir of the run that trained it.
-      images: float32 [N, 784] in [0, 1].
+      run_dir: the directory of the run that trained it.
+      images_: float32 [N, 784] in [0, 1].
     Returns:
       float32 logits [N, 10].
     """
     with tf.Graph().as_default():
-        x = tf.placeholder(tf.float32, [None, images.shape[1]], name="x")
+        x = tf.placeholder(tf.float32, [None, images_.shape[1]], name="x")
         logits = inference(x)
         with tf.Session() as sess:
             restore(sess, tf.train.Saver(), run_dir)
             return np.concatenate([
-                sess.run(logits, feed_dict={x: images[start:start + batch_size]})
-                for start in range(0, len(images), batch_size)])
+                sess.run(logits, feed_dict={x: images_[start:start + batch_size]})
+                for start in range(0, len(images_), batch_size)])
 
 
 # ---------------------------------------------------------------------------------------------
-# A training run: initialise or restore, progress, validation, checkpoints, final test.
+# A training run: its directory, initialising or restoring, progress, validation,
+# checkpoints, the final test, and the figures.
 
 class Run:
-    """The bookkeeping around one script's training loop.
+    """The bookkeeping around one script's training loop; use it in a `with` statement.
 
-    Creating it initialises the variables, or restores them with --resume and --eval-only.
-    `steps()` gives the global steps still to train; after each, `step_done` prints progress
-    every --log-every steps and, at the end of each epoch, validates and saves a checkpoint.
-    `finish()` evaluates the test set, adds its first misclassified digits to TensorBoard,
-    prints `test accuracy: ...` and returns the figures.
+    Entering it finds the run directory and, to train, locks it (see rundir); then it
+    initialises the variables, or restores them with --resume and --eval-only. The script's
+    loop calls record() every step, and log_progress(), validate() and save() when it
+    chooses. finish() evaluates the test set, adds its first misclassified digits to
+    TensorBoard, prints `test accuracy: ...`, writes metrics.json and returns the figures.
+    Leaving the `with` closes the TensorBoard writer and releases the lock, however the run
+    ends.
 
     Args:
       args: the parsed flags.
@@ -247,102 +247,146 @@ class Run:
         self._learning_rate = learning_rate
         self._global_step = tf.train.get_or_create_global_step()
         # No .meta files: the scripts rebuild their graphs from code.
-        self._saver = tf.train.Saver(max_to_keep=3, save_relative_paths=True)
+        self._saver = tf.train.Saver(max_to_keep=KEEP_CHECKPOINTS, save_relative_paths=True)
+        self.total_steps = total_steps(args, mnist)
+        self.run_dir = None
         self.checkpoint_path = None
         self.validation_accuracy = None
+        self.losses = []  # every step's training loss, for plotting
+        self.progress = []  # {step, loss, images_per_s} at each progress line
+        self.validations = []  # {step, accuracy} at each validation
+        self._lock = None
+        self._writer = None
 
-        self.total_steps = total_steps(args, mnist)
+    def __enter__(self):
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
 
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Closes the TensorBoard writer and releases the run directory.
+
+        A new run that ends before its first checkpoint, by an error or Ctrl-C, takes its
+        files away again: there is nothing in them to resume or evaluate.
+        """
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # a full disk: the run is ending with that error already
+                pass
+            self._writer = None
+        if self._lock is not None:
+            if not (self.args.resume or self.checkpoint_path):
+                rundir.remove_unsaved_run(self.run_dir, self._lock)
+            self._lock.close()
+            self._lock = None
+
+    def _start(self):
+        args, sess = self.args, self.sess
+        training = not args.eval_only
+        self.run_dir, created = find_run_dir(args)
+        if training:
+            self._lock = rundir.claim(self.run_dir, fresh=not args.resume, created=created)
         if args.eval_only or args.resume:
-            self.checkpoint_path = restore(sess, self._saver, args.run_dir, args)
+            self.checkpoint_path = restore(sess, self._saver, self.run_dir, args)
         else:
+            rundir.write_json(self.run_dir, rundir.CONFIG_FILE, config_of(args))
             sess.run(tf.global_variables_initializer())
-            if tf.train.latest_checkpoint(args.run_dir):
-                print("starting afresh in %s, beside the checkpoints of an earlier run there "
-                      "(--resume would continue from them)" % args.run_dir)
-        self.start_step = sess.run(self._global_step)
+        self.start_step = int(sess.run(self._global_step))
         if args.eval_only:
             self.total_steps = self.start_step
+        if self.start_step >= self.total_steps:
+            return
+        _check_free_space(self.run_dir)
         # Resume where the data left off, so the batches match those of an unbroken run.
-        mnist.train.skip(self.start_step * args.batch_size)
-
-        self._writer = None
-        self._step = self.start_step
-        self._epoch = mnist.train.epochs_completed
-        self._train_seconds = 0.0
-        self._interval_start = None
-        self._interval_first_step = self.start_step  # of the steps the next progress line sums up
-        self.losses = []  # every step's training loss, for plotting
+        self.mnist.train.skip(self.start_step * args.batch_size)
+        self._writer = tf.summary.FileWriter(self.run_dir, None if args.resume else sess.graph)
+        if args.resume:
+            # Tells TensorBoard to drop what the interrupted run logged after this step.
+            self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START),
+                                         self.start_step)
+        print("training %d steps of %d (%.1f epochs) from step %d; checkpoints and logs in %s"
+              % (self.total_steps - self.start_step, args.batch_size,
+                 self.total_steps * args.batch_size / self.mnist.train.num_examples,
+                 self.start_step, self.run_dir), flush=True)
 
     def steps(self):
         """The global steps still to train, from the restored one (0 in a new run)."""
-        if self.start_step < self.total_steps:
-            os.makedirs(self.args.run_dir, exist_ok=True)
-            self._writer = tf.summary.FileWriter(self.args.run_dir, self.sess.graph)
-            _write_config(self.args)
-            print("training %d steps of %d (%.1f epochs) from step %d; checkpoints and logs "
-                  "in %s" % (self.total_steps - self.start_step, self.args.batch_size,
-                             self.total_steps * self.args.batch_size
-                             / self.mnist.train.num_examples, self.start_step,
-                             self.args.run_dir))
+        self._train_seconds = 0.0
         self._interval_start = time.perf_counter()
+        self._interval_first_step = self.start_step  # of the steps the next line sums up
         return range(self.start_step, self.total_steps)
 
-    def step_done(self, loss_value, batch_accuracy):
-        """Counts a step: a progress line now and then, validation and a checkpoint per epoch."""
-        self._step += 1
-        self.losses.append(float(loss_value))
+    def record(self, loss_value):
+        """Keeps a step's loss, for the progress lines and the curves; stops at a NaN."""
         if math.isnan(loss_value):
             raise UsageError("the loss became NaN at step %d: lower --learning-rate"
-                             % self._step)
-        epoch_ended = self.mnist.train.epochs_completed > self._epoch
-        last = self._step == self.total_steps
-        if self._step % self.args.log_every == 0 or epoch_ended or last:
-            seconds = time.perf_counter() - self._interval_start
-            self._train_seconds += seconds
-            interval = self.losses[self._interval_first_step - self._step:]
-            mean_loss = sum(interval) / len(interval)
-            images_per_s = len(interval) * self.args.batch_size / seconds
-            scalars = {"loss": mean_loss, "accuracy/train_batch": batch_accuracy}
-            line = "step %*d/%d  epoch %5.2f  loss %.4f  batch accuracy %.3f" % (
-                len(str(self.total_steps)), self._step, self.total_steps,
-                self._step * self.args.batch_size / self.mnist.train.num_examples,
-                mean_loss, batch_accuracy)
-            if self._learning_rate is not None:
-                scalars["learning_rate"] = self.sess.run(self._learning_rate)
-                line += "  lr %.2e" % scalars["learning_rate"]
-            print("%s  %6.0f images/s" % (line, images_per_s), flush=True)
-            if epoch_ended or last:
-                self._epoch = self.mnist.train.epochs_completed
-                self.validate(scalars)
-                self.save()
-            self._write_scalars(scalars)
-            self._interval_first_step = self._step
-            self._interval_start = time.perf_counter()
+                             % (self.start_step + len(self.losses) + 1))
+        self.losses.append(float(loss_value))
 
-    def validate(self, scalars=None):
-        """Evaluates the validation set, prints the accuracy and adds it to `scalars`."""
+    def log_progress(self, step, batch_accuracy):
+        """Prints and logs the mean loss of the steps since the last line, and the speed."""
+        seconds = time.perf_counter() - self._interval_start
+        self._train_seconds += seconds
+        interval = self.losses[self._interval_first_step - step:]
+        mean_loss = sum(interval) / len(interval)
+        scalars = {"loss": mean_loss, "accuracy/train_batch": batch_accuracy}
+        line = "step %*d/%d  epoch %5.2f  loss %.4f  batch accuracy %.3f" % (
+            len(str(self.total_steps)), step, self.total_steps,
+            step * self.args.batch_size / self.mnist.train.num_examples, mean_loss,
+            batch_accuracy)
+        if self._learning_rate is not None:
+            scalars["learning_rate"] = self.sess.run(self._learning_rate)
+            line += "  lr %.2e" % scalars["learning_rate"]
+        images_per_s = len(interval) * self.args.batch_size / seconds
+        print("%s  %6.0f images/s" % (line, images_per_s), flush=True)
+        self.progress.append({"step": step, "loss": mean_loss, "images_per_s": images_per_s})
+        self._write_scalars(scalars, step)
+        self._interval_first_step = step
+        self._interval_start = time.perf_counter()
+
+    def validate(self, step):
+        """Evaluates the validation set (if there is one), prints and logs the accuracy."""
+        pause = time.perf_counter()
         if self.mnist.validation.num_examples:
             self.validation_accuracy, _ = self.evaluate(self.mnist.validation)
             print("validation accuracy %.4f" % self.validation_accuracy, flush=True)
-            if scalars is not None:
-                scalars["accuracy/validation"] = self.validation_accuracy
+            self.validations.append({"step": step, "accuracy": self.validation_accuracy})
+            self._write_scalars({"accuracy/validation": self.validation_accuracy}, step)
+        self._interval_start += time.perf_counter() - pause  # not training time
 
     def evaluate(self, dataset):
         """(accuracy, logits) of the model on every example of `dataset` (see evaluate)."""
         return evaluate(self.sess, self._count_op, self._logits, self._x, self._y, dataset)
 
-    def save(self):
-        """Writes a checkpoint of the current step; a crash mid-write leaves the last one whole."""
-        # Saver writes the data, then atomically updates the `checkpoint` index: an
-        # interrupted save leaves the index naming the previous, complete checkpoint.
-        self.checkpoint_path = self._saver.save(
-            self.sess, os.path.join(self.args.run_dir, "model.ckpt"),
-            global_step=self._global_step, write_meta_graph=False)
+    def save(self, step):
+        """Writes a checkpoint of the current step; a crash mid-write leaves the last one whole.
+
+        The Saver writes the data, then replaces the `checkpoint` index in one atomic rename:
+        an interrupted save leaves the index naming the previous, complete checkpoint.
+        """
+        pause = time.perf_counter()
+        try:
+            self.checkpoint_path = self._saver.save(
+                self.sess, os.path.join(self.run_dir, "model.ckpt"), global_step=step,
+                write_meta_graph=False)
+        except (tf.errors.OpError, OSError) as e:
+            rundir.remove_temporary_files(self.run_dir)
+            raise UsageError("cannot save a checkpoint in %s: %s%s" % (
+                self.run_dir, error_reason(e), "; the last one saved is still complete"
+                if self.checkpoint_path else ""))
+        self._interval_start += time.perf_counter() - pause
 
     def finish(self):
-        """Evaluates the test set; prints and returns the figures of the run."""
-        trained = self._step - self.start_step
+        """Evaluates the test set; prints the figures, writes them to metrics.json and returns
+        them."""
+        trained = len(self.losses)
         if trained:
             images_per_s = trained * self.args.batch_size / max(self._train_seconds, 1e-9)
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
@@ -351,37 +395,130 @@ class Run:
             images_per_s = None
             print("evaluating checkpoint %s" % self.checkpoint_path)
         test_accuracy, test_logits = self.evaluate(self.mnist.test)
-        if self._writer:
-            self._write_misclassified(test_logits)
-            self._writer.close()
+        figures = {"test_accuracy": test_accuracy,
+                   "validation_accuracy": self.validation_accuracy,
+                   "global_step": int(self.start_step) + trained,
+                   "train_seconds": self._train_seconds if trained else 0.0,
+                   "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
+                   "run_dir": self.run_dir, "progress": self.progress,
+                   "validations": self.validations}
+        if self._writer is not None:
+            self._write_misclassified(test_logits, figures["global_step"])
+            self._flush()
+            rundir.write_json(self.run_dir, rundir.METRICS_FILE, figures)
         print("test accuracy: %.4f" % test_accuracy, flush=True)
-        return {"test_accuracy": test_accuracy, "validation_accuracy": self.validation_accuracy,
-                "global_step": self._step, "train_seconds": self._train_seconds,
-                "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
-                "losses": self.losses, "test_logits": test_logits}
+        return dict(figures, losses=self.losses, test_logits=test_logits)
 
-    def _write_misclassified(self, test_logits):
+    def _write_misclassified(self, test_logits, step):
         """Adds the first misclassified test digits to TensorBoard, titled with the prediction."""
         predictions = test_logits.argmax(axis=1)
         wrong = np.flatnonzero(predictions != self.mnist.test.labels)[:MISCLASSIFIED_IMAGES]
-        images = self.mnist.test.images[wrong].reshape(-1, 28, 28)
         values = [tf.Summary.Value(
             tag="misclassified/test image %05d: predicted %d, labelled %d"
                 % (index, predictions[index], self.mnist.test.labels[index]),
-            image=tf.Summary.Image(height=28, width=28, colorspace=1, encoded_image_string=png))
-            for index, png in zip(wrong, encode_png(images))]
+            image=tf.Summary.Image(height=28, width=28, colorspace=1,
+                                   encoded_image_string=images.encode_png(
+                                       self.mnist.test.images[index].reshape(28, 28))))
+            for index in wrong]
         if values:
-            self._writer.add_summary(tf.Summary(value=values), self._step)
+            self._writer.add_summary(tf.Summary(value=values), step)
 
-    def _write_scalars(self, scalars):
+    def _write_scalars(self, scalars, step):
         summary = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))
                                     for tag, value in scalars.items()])
-        self._writer.add_summary(summary, self._step)
-        self._writer.flush()
+        self._writer.add_summary(summary, step)
+        self._flush()
+
+    def _flush(self):
+        """Writes the TensorBoard events out now; a full disk is a UsageError."""
+        try:
+            self._writer.flush()
+        except Exception as e:  # raised from the writing thread: IndexError, OSError, ...
+            raise UsageError("cannot write the TensorBoard log in %s: %s"
+                             % (self.run_dir, error_reason(e)))
+
+
+def find_run_dir(args):
+    """(the run directory the flags ask for, whether it was made now): --run-dir, a new
+    numbered one to start a run, or the highest numbered one to resume or evaluate."""
+    if args.run_dir:
+        return args.run_dir, False
+    parent = rundir.script_runs(args.script)
+    if not (args.resume or args.eval_only):
+        return rundir.new_numbered(parent), True
+    newest = rundir.newest(parent, with_checkpoint=args.eval_only)
+    if newest is None:
+        raise UsageError("no run in %s to %s: train one first with `python %s.py`" % (
+            parent, "resume" if args.resume else "evaluate", args.script))
+    return newest, False
+
+
+def config_of(args):
+    """The flags worth keeping beside a run's checkpoints: all but bookkeeping."""
+    return {name: value for name, value in vars(args).items()
+            if name not in ("schedule_flags", "resume", "eval_only")}
+
+
+def _check_free_space(run_dir):
+    """Refuses to start when the disk cannot hold the checkpoints the run will keep."""
+    needed = (KEEP_CHECKPOINTS + 1) * sum(  # the ones kept, and the one being written
+        variable.shape.num_elements() * variable.dtype.base_dtype.size
+        for variable in tf.global_variables()) + (1 << 20)  # and the logs
+    free = shutil.disk_usage(run_dir).free
+    if free < needed:
+        raise UsageError("not enough free space for the checkpoints in %s: %.1f MB free, "
+                         "%.1f MB needed" % (run_dir, free / 1e6, needed / 1e6))
 
 
 # ---------------------------------------------------------------------------------------------
 # Checkpoints.
+
+def _saved_checkpoints(run_dir):
+    """The checkpoint files in run_dir, by step: [(step, prefix)]."""
+    found = []
+    for index_file in glob.glob(os.path.join(glob.escape(run_dir), "model.ckpt-*.index")):
+        match = re.search(r"model\.ckpt-(\d+)\.index$", index_file)
+        if match:
+            found.append((int(match.group(1)), index_file[:-len(".index")]))
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir):
+    """The prefix of the checkpoint that run_dir's `checkpoint` index names, checked whole.
+
+    Raises UsageError naming the file when there is none, the index is damaged, or the
+    checkpoint's files are incomplete.
+    """
+    index = os.path.join(run_dir, "checkpoint")
+    saved = _saved_checkpoints(run_dir)
+    hint = "; the newest checkpoint there is %s" % saved[-1][1] if saved else ""
+    if not os.path.isdir(run_dir):
+        raise UsageError("no run in %s: the directory does not exist" % run_dir)
+    if not os.path.exists(index):
+        if saved:
+            raise UsageError("%s is missing: it names the checkpoint to restore%s" % (index, hint))
+        if os.path.exists(os.path.join(run_dir, rundir.CONFIG_FILE)):
+            raise UsageError("no checkpoint in %s: the run there stopped before its first "
+                             "checkpoint (one is saved at the end of every epoch); start a new "
+                             "run" % run_dir)
+        raise UsageError("no checkpoint in %s%s: train first (without --resume or "
+                         "--eval-only), or point --run-dir at a run that has one"
+                         % (run_dir, rundir.describe(run_dir)))
+    try:
+        state = tf.train.get_checkpoint_state(run_dir)
+    except (ValueError, tf.errors.OpError):
+        state = None
+    if state is None:
+        raise UsageError("%s is damaged: it names no checkpoint%s" % (index, hint))
+    path = state.model_checkpoint_path
+    if not os.path.exists(path + ".index"):
+        raise UsageError("%s names %s, whose file %s.index is missing%s"
+                         % (index, os.path.basename(path), path, hint))
+    if not glob.glob(glob.escape(path) + ".data-*"):
+        raise UsageError("checkpoint %s is incomplete: its data file %s.data-00000-of-00001 is "
+                         "missing" % (path, path))
+    return path
+
 
 def restore(sess, saver, run_dir, args=None):
     """Restores the last checkpoint in run_dir into sess; returns its path.
@@ -389,14 +526,11 @@ def restore(sess, saver, run_dir, args=None):
     Raises UsageError, naming the directory or checkpoint, when there is none, when it does
     not fit the model in sess.graph, or when `args` asks to --resume with another schedule.
     """
-    path = tf.train.latest_checkpoint(run_dir)
-    if path is None:
-        raise UsageError("no checkpoint in %s: train first (without --resume or --eval-only), "
-                         "or point --run-dir at a run that has one" % run_dir)
+    path = latest_checkpoint(run_dir)
     try:
         saved_shapes = dict(tf.train.list_variables(path))
     except (tf.errors.OpError, ValueError) as e:
-        raise UsageError("cannot read checkpoint %s: %s" % (path, first_line(e)))
+        raise UsageError("cannot read checkpoint %s: %s" % (path, error_reason(e)))
     for variable in tf.global_variables():  # what the Saver restores
         name = variable.op.name
         shape = variable.shape.as_list()
@@ -407,67 +541,20 @@ def restore(sess, saver, run_dir, args=None):
             raise UsageError("checkpoint %s does not fit this model: %s is %s there, %s here"
                              % (path, name, saved_shapes[name], shape))
     if args is not None and args.resume:
-        saved = _read_config(run_dir)
+        saved = rundir.read_config(run_dir)
         changed = [flag for flag in args.schedule_flags
-                   if flag in saved and saved[flag] != getattr(args, flag)]
+                   if saved.get(flag) != getattr(args, flag)]
         if changed:
             raise UsageError("--resume with other training flags than %s was started with: %s; "
                              "resume with the same values" % (run_dir, ", ".join(
                                  "--%s %s (was %s)" % (flag.replace("_", "-"),
-                                                       getattr(args, flag), saved[flag])
+                                                       getattr(args, flag), saved.get(flag))
                                  for flag in changed)))
     try:
         saver.restore(sess, path)
     except tf.errors.OpError as e:
-        raise UsageError("cannot restore checkpoint %s: %s" % (path, first_line(e)))
+        raise UsageError("cannot restore checkpoint %s: %s" % (path, error_reason(e)))
     return path
-
-
-def encode_png(images):
-    """PNG files (bytes) of grayscale images [N, height, width] with values in [0, 1]."""
-    with tf.Graph().as_default():
-        pixels = tf.placeholder(tf.uint8, [None, None, 1])
-        png = tf.io.encode_png(pixels)
-        with tf.Session() as sess:
-            return [sess.run(png, feed_dict={pixels: np.round(image * 255)[..., None]})
-                    for image in images]
-
-
-def write_atomically(path, data):
-    """Writes bytes to path through a temporary file, so that path is never half-written."""
-    fd, temp_path = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
-                                     prefix=os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_path, 0o666 & ~umask)  # mkstemp's files are private; this one need not be
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-
-
-def _write_config(args):
-    """Writes the run's flags beside its checkpoints."""
-    flags = {name: value for name, value in vars(args).items() if name != "schedule_flags"}
-    write_atomically(os.path.join(args.run_dir, CONFIG_FILE),
-                     json.dumps(flags, indent=2, sort_keys=True).encode())
-
-
-def _read_config(run_dir):
-    try:
-        with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}  # checkpoints without a config (copied by hand): nothing to compare
-
-
-def first_line(error):
-    """The first line of a TensorFlow error's message: the part that says what went wrong."""
-    message = getattr(error, "message", None) or str(error)
-    return message.strip().splitlines()[0] if message.strip() else type(error).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,7 +565,7 @@ def run_main(main, script):
     prog = os.path.basename(script)
     try:
         main()
-    except (input_data.DataError, UsageError) as e:
+    except (input_data.DataError, UsageError, rundir.RunDirError) as e:
         print("%s: error: %s" % (prog, e), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -1,27 +1,37 @@
 """classify.py: preparing images the way MNIST's were, and classifying files, good and bad."""
 import os
+import re
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow.compat.v1 as tf
+from PIL import Image
 
 from conftest import REPO_DIR
 import classify
 import input_data
 import mnist_common
+import rundir
 import softmax_mnist
+from tf1 import tf
 
 
 def write_png(path, pixels):
     """Writes uint8 pixels [h, w] or [h, w, channels] as a PNG file."""
-    pixels = np.asarray(pixels, np.uint8)
-    if pixels.ndim == 2:
-        pixels = pixels[..., None]
-    with tf.Graph().as_default(), tf.Session() as sess:
-        data = sess.run(tf.io.encode_png(pixels))
-    with open(path, "wb") as f:
-        f.write(data)
+    Image.fromarray(np.asarray(pixels, np.uint8)).save(str(path), "PNG")
     return str(path)
+
+
+def png_header(width, height):
+    """A PNG file that says it holds an 8-bit grey image of that size, with no pixels."""
+    def chunk(kind, data):
+        return (len(data).to_bytes(4, "big") + kind + data
+                + zlib.crc32(kind + data).to_bytes(4, "big"))
+
+    size = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", size + bytes([8, 0, 0, 0, 0]))
+            + chunk(b"IDAT", b"") + chunk(b"IEND", b""))
 
 
 def seven(height=20):
@@ -108,14 +118,17 @@ def test_blank_empty_and_non_images_are_refused(tmp_path):
         "broken.png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(30)),
                        "cannot decode"),
         # A header claiming 100,000 x 100,000 pixels: refused before decoding.
-        "huge.png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
-                                             + (100000).to_bytes(4, "big") * 2 + bytes(20)),
-                     "too large (100000x100000 pixels"),
+        "huge.png": (lambda p: p.write_bytes(png_header(100000, 100000)),
+                     "too large (10000000000 pixels; at most 50 megapixels)"),
+        # A truncated PNG: its header reads, its pixels do not.
+        "short.png": (lambda p: p.write_bytes(
+            Path(write_png(tmp_path / "x.png", 255 * seven())).read_bytes()[:60]),
+            "cannot decode: a damaged PNG file"),
     }
     for name, (write, words) in cases.items():
         path = tmp_path / name
         write(path)
-        with pytest.raises(classify.ImageError, match=words.replace("(", r"\(")):
+        with pytest.raises(classify.ImageError, match=re.escape(words)):
             prepared(str(path))
 
 
@@ -151,16 +164,19 @@ def test_command_reports_bad_files_and_classifies_the_rest(softmax_run, tmp_path
     out, err = capsys.readouterr()
     assert code == 1  # not all succeeded
     assert out.startswith(good + ": ") and "%; then" in out and out.count("\n") == 1
-    assert err == "%s: error: not an image TensorFlow can read (PNG, JPEG, GIF or BMP)\n" % bad
+    assert out.endswith("  [input: %s]\n" % (saved / "seven.28x28.png"))
+    assert err == "%s: error: not an image file Pillow can read (PNG, JPEG, GIF, BMP, ...)\n" % bad
     seen = classify.read_image(str(saved / "seven.28x28.png"))
     assert seen.shape == (28, 28, 1)
     assert classify.main([good, "--model", "softmax", "--run-dir", softmax_run]) == 0
 
 
-def test_no_checkpoint_says_which_command_trains_one(tmp_path):
-    with pytest.raises(mnist_common.UsageError, match="train one first with `python "
-                                                      "cnn_mnist.py`"):
-        classify.classify(["x.png"], run_dir=str(tmp_path))
+def test_no_checkpoint_says_which_command_trains_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(rundir, "RUNS_DIR", str(tmp_path / "runs"))
+    for run_dir in (None, str(tmp_path)):  # the default place, and one named
+        with pytest.raises(mnist_common.UsageError, match="no trained cnn model in .*: train "
+                                                          "one first with `python cnn_mnist.py`"):
+            classify.classify(["x.png"], run_dir=run_dir)
 
 
 def test_summaries_hold_scalars_graph_and_misclassified_digits(shared_tiny_dir, tmp_path):
@@ -178,3 +194,56 @@ def test_summaries_hold_scalars_graph_and_misclassified_digits(shared_tiny_dir, 
     assert {"loss", "accuracy/train_batch", "accuracy/validation", "learning_rate"} <= tags
     assert any(tag.startswith("misclassified/test image") and "predicted" in tag
                for tag in tags)
+
+
+def test_a_jpeg_too_large_is_refused_before_decoding_even_with_fill_bytes(tmp_path):
+    """A legal fill byte (0xFF) before the frame header hid the size from a hand-written
+    header walk; Pillow's parser follows the format and finds it."""
+    small = tmp_path / "small.jpg"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(str(small), "JPEG")
+    data = small.read_bytes()
+    frame = data.index(b"\xff\xc0")  # SOF0: length, precision, height, width
+    huge = (data[:frame] + b"\xff" + data[frame:frame + 5] + (8000).to_bytes(2, "big") * 2
+            + data[frame + 9:])
+    (tmp_path / "huge.jpg").write_bytes(huge)
+    with pytest.raises(classify.ImageError, match=re.escape(
+            "too large (8000x8000 pixels; at most 50 megapixels)")):
+        classify.read_image(str(tmp_path / "huge.jpg"))
+
+
+def test_inputs_with_the_same_name_are_saved_apart(softmax_run, tmp_path, capsys):
+    ink = 255 - 255 * on_canvas(seven())
+    (tmp_path / "a").mkdir()
+    paths = [write_png(tmp_path / "7.png", ink), str(tmp_path / "7.jpg"),
+             write_png(tmp_path / "a" / "7.png", ink)]
+    Image.fromarray(ink.astype(np.uint8)).save(paths[1], "JPEG")
+    saved = tmp_path / "seen"
+    assert classify.main([*paths, "--model", "softmax", "--run-dir", softmax_run,
+                          "--save-input", str(saved)]) == 0
+    names = ["7.28x28.png", "7-2.28x28.png", "7-3.28x28.png"]
+    assert sorted(os.listdir(saved)) == sorted(names)
+    lines = capsys.readouterr().out.splitlines()
+    for path, name, line in zip(paths, names, lines):
+        assert line.startswith(path + ": ") and line.endswith("[input: %s]" % (saved / name))
+
+
+@pytest.mark.parametrize("case", ["a file", "unwritable"])
+def test_save_input_where_it_cannot_write_is_one_line(softmax_run, tmp_path, capsys, case):
+    good = write_png(tmp_path / "seven.png", 255 - 255 * on_canvas(seven()))
+    if case == "a file":
+        target = tmp_path / "taken"
+        target.write_text("x")
+        words = "--save-input %s: cannot write there: it is a file, not a directory" % target
+    else:
+        try:
+            open("/sys/.probe", "a").close()
+            pytest.skip("no unwritable directory on this machine")
+        except OSError:
+            target, words = "/sys", "--save-input /sys: cannot write there: Permission denied"
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_common.run_main(lambda: classify.main(
+            [good, "--model", "softmax", "--run-dir", softmax_run, "--save-input", str(target)]),
+            "classify.py")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "classify.py: error: %s\n" % words

@@ -1,9 +1,11 @@
 """The loader: what it returns, how it batches, what it refuses, how it downloads."""
 import functools
+import glob
 import gzip
 import hashlib
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -264,11 +266,18 @@ def test_missing_files_are_downloaded_from_the_next_mirror(server, tiny_checksum
 
 def test_only_the_missing_files_are_downloaded(server, tiny_checksums, tmp_path):
     base, root = server
-    _publish(tiny_checksums, root, [input_data.TEST_LABELS])
+    _publish(tiny_checksums, root)
     target = str(tmp_path / "partial")
     write_idx_dir(target)
-    os.remove(os.path.join(target, input_data.TEST_LABELS + ".gz"))
-    assert input_data.read_data_sets(target, source_url=base, validation_size=0)
+    missing = os.path.join(target, input_data.TEST_LABELS + ".gz")
+    os.remove(missing)
+    present = {path: (os.stat(path).st_mtime_ns, open(path, "rb").read())
+               for path in glob.glob(os.path.join(target, "*.gz"))}
+    assert len(present) == 3
+    mnist = input_data.read_data_sets(target, source_url=base, validation_size=0)
+    assert mnist.test.num_examples == TINY_TEST and os.path.isfile(missing)
+    for path, (mtime, data) in present.items():  # left alone: not rewritten, not touched
+        assert os.stat(path).st_mtime_ns == mtime and open(path, "rb").read() == data
 
 
 def test_a_corrupt_download_is_refused_and_not_kept(server, tiny_checksums, tmp_path):
@@ -288,7 +297,7 @@ def test_a_corrupt_download_is_refused_and_not_kept(server, tiny_checksums, tmp_
 
 def test_a_server_error_is_reported(server, tiny_checksums, tmp_path):
     base, _ = server
-    with pytest.raises(input_data.DataError, match="could not be downloaded: .*(500|server "
+    with pytest.raises(input_data.DataError, match="could not be fetched: .*(500|server "
                                                    "error)"):
         input_data.read_data_sets(str(tmp_path / "x"), source_url=base + "/broken/")
     assert not (tmp_path / "x").exists()  # no empty directory left behind
@@ -303,3 +312,57 @@ def test_offline_error_lists_every_missing_file_and_where_to_put_them(tmp_path):
     assert "\n" not in message and target in message and "--data-dir" in message
     for name in input_data.MNIST_SHA256:
         assert name + ".gz" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# The tutorials' own code, and faults of the data directory.
+
+def test_tutorial_code_runs_offline_from_any_directory(tmp_path, monkeypatch, capsys):
+    """`read_data_sets("MNIST_data/")`, verbatim from a tutorial, run where a notebook runs:
+    the bundled, verified copy is the first mirror, so nothing is downloaded."""
+    monkeypatch.chdir(tmp_path)
+    mnist = input_data.read_data_sets("MNIST_data/", one_hot=True, source_url=(
+        input_data.DEFAULT_DATA_DIR, "http://127.0.0.1:9/"))  # a closed port: no network
+    assert mnist.train.images.shape == (55000, 784) and mnist.train.labels.shape == (55000, 10)
+    err = capsys.readouterr().err
+    assert err == ("input_data: copied %s into MNIST_data/ from %s (checksums verified)\n"
+                   % (", ".join(name + ".gz" for name in input_data.MNIST_SHA256),
+                      input_data.DEFAULT_DATA_DIR))
+    assert sorted(os.listdir("MNIST_data")) == sorted(n + ".gz" for n in input_data.MNIST_SHA256)
+    input_data.read_data_sets("MNIST_data/")
+    assert capsys.readouterr().err == ""  # the second time, the files are there
+    assert input_data.MIRRORS[0] == input_data.DEFAULT_DATA_DIR  # and so by default
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line(tmp_path):
+    try:
+        open("/sys/.probe", "a").close()
+        pytest.skip("no unwritable directory on this machine")
+    except OSError:
+        pass
+    with pytest.raises(input_data.DataError) as error:
+        input_data.read_data_sets("/sys")
+    message = str(error.value)
+    assert message.startswith("missing from /sys and could not be fetched: ")
+    assert "cannot write in /sys: Permission denied" in message and "\n" not in message
+
+
+def test_a_data_file_that_is_a_directory_is_named(tiny_dir):
+    path = os.path.join(tiny_dir, input_data.TEST_LABELS + ".gz")
+    os.remove(path)
+    os.mkdir(path)
+    with pytest.raises(input_data.DataError, match="%s is not a file \\(a directory\\?\\)"
+                                                   % re.escape(path)):
+        input_data.read_data_sets(tiny_dir)
+
+
+def test_command_line_on_a_small_data_set_says_what_does_not_fit(tiny_dir):
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "input_data.py"), tiny_dir],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "input_data.py: error: validation_size must be between 0 and %d (the training images "
+        "in %s), got 5000" % (TINY_TRAIN, tiny_dir))
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "input_data.py"), tiny_dir,
+                             "--validation-size", "100"], capture_output=True, text=True)
+    assert result.returncode == 0 and "validation    100 images" in result.stdout

@@ -1,6 +1,7 @@
 """The scripts in a real Jupyter kernel, as people study them: each main called twice in one
 kernel, and `%run SCRIPT --help`, where TF1 tutorials with absl flags used to break."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -9,19 +10,25 @@ from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO_DIR
 
+SCRIPTS = ("softmax_mnist", "cnn_mnist", "rnn_mnist")
+
 
 def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_dir, tmp_path):
     flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
              "--steps", "3", "--log-every", "1000"]
-    cells = ["import sys\nsys.path.insert(0, %r)" % REPO_DIR]
-    for script in ("softmax_mnist", "cnn_mnist", "rnn_mnist"):
+    # The runs go where they go by default, runs/SCRIPT/N, with runs/ in the temporary directory.
+    cells = ["import sys\nsys.path.insert(0, %r)\nimport rundir\nrundir.RUNS_DIR = %r"
+             % (REPO_DIR, str(tmp_path / "runs"))]
+    for script in SCRIPTS:
         cells.append(
             "import {0}\n"
-            "first = {0}.main({1} + ['--run-dir', {2!r}])\n"
-            "second = {0}.main({1} + ['--run-dir', {2!r}])  # the same cell, run again\n"
+            "first = {0}.main({1})\n"
+            "second = {0}.main({1})  # the same cell, run again\n"
             "assert first['test_accuracy'] == second['test_accuracy'], (first, second)\n"
-            "print('{0}', second['test_accuracy'])".format(
-                script, json.dumps(flags), str(tmp_path / script)))
+            "assert (first['run_dir'], second['run_dir']) == ({2!r}, {3!r})\n"
+            "print('RESULT', '{0}', second['test_accuracy'])".format(
+                script, json.dumps(flags), str(tmp_path / "runs" / script / "1"),
+                str(tmp_path / "runs" / script / "2")))
     cells.append("%cd {0}\n%run cnn_mnist.py --help".format(REPO_DIR))
     cells.append("%run softmax_mnist.py --steps 2 --data-dir {0} --validation-size 100 "
                  "--batch-size 50 --run-dir {1}".format(shared_tiny_dir, tmp_path / "run"))
@@ -34,12 +41,15 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
     except CellExecutionError as error:
         pytest.fail("a notebook cell failed:\n%s" % error)
 
-    outputs = ["".join(output.get("text", "") for output in cell.outputs)
-               for cell in notebook.cells]
-    for index, script in enumerate(("softmax_mnist", "cnn_mnist", "rnn_mnist"), start=1):
-        assert script in outputs[index]
-    assert "usage: cnn_mnist.py" in outputs[4] and "--keep-prob" in outputs[4]
-    assert "test accuracy:" in outputs[5]
     errors = [output for cell in notebook.cells for output in cell.outputs
               if output.output_type == "error"]
     assert not errors
+    outputs = ["".join(output.get("text", "") for output in cell.outputs)
+               for cell in notebook.cells]
+    for index, script in enumerate(SCRIPTS, start=1):
+        # The cell's own result line, and the accuracy main printed: the same figure.
+        [result] = re.findall(r"^RESULT %s ([01]\.\d+)$" % script, outputs[index], re.M)
+        printed = re.findall(r"^test accuracy: ([01]\.\d{4})$", outputs[index], re.M)
+        assert len(printed) == 2 and printed[1] == "%.4f" % float(result)
+    assert "usage: cnn_mnist.py" in outputs[4] and "--keep-prob" in outputs[4]
+    assert re.search(r"^test accuracy: [01]\.\d{4}$", outputs[5], re.M)

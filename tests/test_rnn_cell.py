@@ -1,8 +1,8 @@
 """rnn_mnist's LSTM cell and unrolled model against NumPy versions of the same equations."""
 import numpy as np
-import tensorflow.compat.v1 as tf
 
 import rnn_mnist
+from tf1 import tf
 
 
 def sigmoid(z):

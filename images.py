@@ -1,0 +1,118 @@
+"""Image files in and out: reading a photo or drawing within bounds, writing 8-bit PNGs.
+
+Pillow reads the formats: it parses each file's headers as its format defines them, so the
+size of an image is known, and a huge one refused, before a pixel is decoded.
+"""
+import io
+import os
+import re
+import warnings
+
+import numpy as np
+from PIL import Image
+
+import rundir
+
+MAX_FILE_BYTES = 50 << 20
+MAX_PIXELS = 50_000_000  # a larger image is refused before it is decoded
+# How each format's files begin: to say "a damaged PNG" rather than "not an image".
+SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
+
+
+class ImageError(Exception):
+    """This file cannot be used as an image; the message says why."""
+
+
+def read_image(path):
+    """Decodes an image file into float32 [height, width, channels] in 0..255.
+
+    channels is 1 (grey), 2 (grey and alpha), 3 (RGB) or 4 (RGBA). PNG, JPEG, GIF (its first
+    frame), BMP, TIFF and WebP are read.
+    """
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise ImageError("too large (%d MB; at most %d MB)" % (size >> 20, MAX_FILE_BYTES >> 20))
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ImageError("cannot read: %s" % (e.strerror or e))
+    return decode(data)
+
+
+def decode(data):
+    """Decodes the bytes of an image file, as read_image does."""
+    if not data:
+        raise ImageError("empty file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap is lower
+        try:
+            image = Image.open(io.BytesIO(data))  # reads the headers, not the pixels
+        except Image.DecompressionBombError as e:
+            pixels = re.search(r"\((\d+) pixels\)", str(e))
+            raise ImageError("too large (%s pixels; at most %d megapixels)" % (
+                pixels.group(1) if pixels else "too many", MAX_PIXELS // 1_000_000))
+        except Exception as e:  # Pillow raises several kinds for what it cannot read
+            kind = [name for start, name in SIGNATURES.items() if data.startswith(start)]
+            if kind:
+                detail = "" if "cannot identify" in str(e) else " (%s)" % e
+                raise ImageError("cannot decode: a damaged %s file%s" % (kind[0], detail))
+            raise ImageError("not an image file Pillow can read (PNG, JPEG, GIF, BMP, ...)")
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageError("too large (%dx%d pixels; at most %d megapixels)"
+                             % (width, height, MAX_PIXELS // 1_000_000))
+        if width * height == 0:
+            raise ImageError("empty image (%dx%d pixels)" % (width, height))
+        try:
+            return _to_array(image)
+        except Exception as e:  # truncated or corrupt data, in whichever codec
+            raise ImageError("cannot decode: a damaged %s file (%s)" % (image.format, e))
+
+
+def _to_array(image):
+    """A Pillow image as float32 [height, width, channels] in 0..255."""
+    image.load()
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grey
+        array = np.asarray(image, np.float32)
+        peak = 255.0 if array.max() <= 255 else 65535.0
+        return (array * (255.0 / peak))[..., None]
+    transparent = "A" in image.getbands() or "transparency" in image.info
+    if image.mode in ("1", "L", "LA", "La") or (image.mode in ("P", "PA") and _grey(image)):
+        image = image.convert("LA" if transparent else "L")
+    else:
+        image = image.convert("RGBA" if transparent else "RGB")
+    array = np.asarray(image, np.float32)
+    return array[..., None] if array.ndim == 2 else array
+
+
+def _grey(image):
+    """True if a palette image uses only greys."""
+    palette = np.asarray(image.getpalette() or [0, 0, 0], np.uint8).reshape(-1, 3)
+    return bool((palette == palette[:, :1]).all())
+
+
+def encode_png(image):
+    """The PNG file (bytes) of a grey image [height, width] with values in [0, 1]."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def save_png(image, path):
+    """Writes a grey image [height, width] in [0, 1] as an 8-bit PNG, atomically."""
+    try:
+        rundir.write_atomically(path, encode_png(image))
+    except OSError as e:
+        raise ImageError("cannot write %s: %s" % (path, e.strerror or e))
+
+
+def resize(image, height, width):
+    """Resizes a float [h, w] array with an antialiased bilinear filter.
+
+    Pillow's filter widens with the scale when it shrinks, so every source pixel counts:
+    without that, shrinking a photo skips over its thin strokes.
+    """
+    resized = Image.fromarray(np.asarray(image, np.float32)).resize(
+        (width, height), Image.BILINEAR)
+    return np.asarray(resized, np.float32)

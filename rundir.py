@@ -1,0 +1,256 @@
+"""Run directories: each holds one training run, and nothing of any other.
+
+    runs/cnn_mnist/1/   config.json, checkpoint, model.ckpt-*, events.out.tfevents.*,
+    runs/cnn_mnist/2/   metrics.json, training_curves.png
+
+Without --run-dir, each new run of a script gets the next number under runs/SCRIPT/, and
+--resume, --eval-only and classify.py take the highest number there. --run-dir DIR names one
+run's directory: a new run needs DIR new or empty. While a run trains, it holds a lock on its
+directory, so two processes never write into one.
+"""
+import json
+import os
+import re
+import shutil
+import tempfile
+
+REPO_DIR = os.path.dirname(os.path.abspath(__file__))
+RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
+CONFIG_FILE = "config.json"  # the flags the run was started with, written as it starts
+METRICS_FILE = "metrics.json"  # its figures, written when it finishes
+LOCK_FILE = ".lock"  # held while a process trains in the directory
+# What TensorFlow's Saver and our atomic writes leave behind when killed mid-write.
+_TEMPORARY = re.compile(r"(.*_temp|checkpoint\.tmp[0-9a-f]+|.*\.tempstate\d*|.*\.tmp)$")
+_RUN_FILES = re.compile(r"(config\.json|checkpoint|model\.ckpt-.*|events\.out\.tfevents\..*)$")
+
+
+class RunDirError(Exception):
+    """A run directory cannot be used as asked; the message names it and says why."""
+
+
+def script_runs(script):
+    """The directory of a script's numbered runs: runs/SCRIPT, e.g. runs/cnn_mnist."""
+    return os.path.join(RUNS_DIR, os.path.splitext(os.path.basename(script))[0])
+
+
+def holds_run(path):
+    """True if the directory holds a run's files (flags, checkpoints or logs)."""
+    try:
+        return any(_RUN_FILES.match(name) for name in os.listdir(path))
+    except OSError:
+        return False
+
+
+def numbered_runs(parent):
+    """The numbered run directories in parent, lowest number first: [(number, path)]."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    return sorted((int(name), os.path.join(parent, name)) for name in names
+                  if name.isdigit() and os.path.isdir(os.path.join(parent, name)))
+
+
+def newest(parent, with_checkpoint=False):
+    """The run with the highest number under parent (with_checkpoint: of those that saved a
+    checkpoint), or None.
+
+    A parent that holds a run itself, as runs/SCRIPT did before runs were numbered, counts
+    when it has no numbered runs.
+    """
+    def wanted(path):
+        return (os.path.exists(os.path.join(path, "checkpoint")) if with_checkpoint
+                else holds_run(path))
+
+    runs = [path for _, path in numbered_runs(parent) if wanted(path)]
+    if runs:
+        return runs[-1]
+    return parent if wanted(parent) else None
+
+
+def new_numbered(parent):
+    """Creates parent/N, N one more than the highest number there; returns its path."""
+    _make_dirs(parent, "")
+    number = max([n for n, _ in numbered_runs(parent)], default=0) + 1
+    while True:  # another process may take a number at the same moment: mkdir is atomic
+        path = os.path.join(parent, str(number))
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            number += 1
+        except OSError as e:
+            raise RunDirError("cannot create %s: %s" % (path, e.strerror or e))
+
+
+def _make_dirs(path, flag="--run-dir "):
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunDirError("%s%s is a file, not a directory" % (flag, path))
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise RunDirError("%scannot create %s: %s" % (flag, path, e.strerror or e))
+
+
+# ---------------------------------------------------------------------------------------------
+# Locking and claiming a directory to train in.
+
+class Lock:
+    """An exclusive lock on a run directory, released on close() or when the process ends,
+    however it ends (the operating system drops a dead process's locks)."""
+
+    def __init__(self, run_dir):
+        self.path = os.path.join(run_dir, LOCK_FILE)
+        try:
+            self._file = open(self.path, "a+")
+        except OSError as e:
+            raise RunDirError("cannot write in %s: %s" % (run_dir, e.strerror or e))
+        if not _try_lock(self._file):
+            self._file.seek(0)
+            owner = self._file.read().strip() or "?"
+            self._file.close()
+            raise RunDirError("%s is in use: process %s is training in it; wait for it to end, "
+                              "or choose another --run-dir" % (run_dir, owner))
+        self._file.truncate(0)
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def close(self):
+        if not self._file.closed:
+            self._file.close()  # closing the file releases the lock
+
+
+def _try_lock(file):
+    """Takes an exclusive lock on an open file without waiting; False if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+        try:
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def claim(run_dir, fresh, created=False):
+    """Locks run_dir for a run to train in; returns the Lock.
+
+    A fresh run needs the directory new or empty: another run's checkpoints, flags or logs
+    must never mix with its own. Temporary files that a killed save left are removed.
+    created: the caller made the directory (else it is made here if missing); a new run
+    that saves nothing takes away only a directory made for it.
+    """
+    created = created or not os.path.isdir(run_dir)
+    _make_dirs(run_dir)
+    lock = Lock(run_dir)
+    lock.created_dir = created
+    try:
+        if fresh:
+            others = sorted(name for name in os.listdir(run_dir) if name != LOCK_FILE)
+            if others:
+                what = ("another run" if holds_run(run_dir)
+                        else "other files (%s)" % ", ".join(others[:3]))
+                raise RunDirError(
+                    "--run-dir %s holds %s: --resume continues it; a new run needs a new or "
+                    "empty --run-dir (or none, for the next numbered run in runs/)"
+                    % (run_dir, what))
+        remove_temporary_files(run_dir)
+    except BaseException:
+        lock.close()
+        raise
+    return lock
+
+
+def remove_unsaved_run(run_dir, lock):
+    """Removes the files of a new run that saved no checkpoint, and its directory if it was
+    made for the run. The directory was empty when the run claimed it: all are its own."""
+    for name in os.listdir(run_dir):
+        if _RUN_FILES.match(name) or _TEMPORARY.match(name) or name == LOCK_FILE:
+            _remove(os.path.join(run_dir, name))
+    lock.close()
+    if lock.created_dir:
+        try:
+            os.rmdir(run_dir)
+        except OSError:
+            pass  # something else is there now
+
+
+def remove_temporary_files(run_dir):
+    """Removes what an interrupted checkpoint save or atomic write left in run_dir."""
+    for name in os.listdir(run_dir):
+        if _TEMPORARY.match(name):
+            _remove(os.path.join(run_dir, name))
+
+
+def _remove(path):
+    """Removes a file or a directory tree, as far as it can: cleaning up never fails a run."""
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The run's flags and figures.
+
+def write_atomically(path, data):
+    """Writes bytes to path through a temporary file, so that path is never half-written."""
+    fd, temp_path = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
+                                     prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)  # mkstemp's files are private; this one need not be
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+
+
+def write_json(run_dir, name, values):
+    """Writes a dict as run_dir/name, atomically; a full disk is a RunDirError."""
+    path = os.path.join(run_dir, name)
+    try:
+        write_atomically(path, (json.dumps(values, indent=2, sort_keys=True) + "\n").encode())
+    except OSError as e:
+        raise RunDirError("cannot write %s: %s" % (path, e.strerror or e))
+
+
+def read_config(run_dir):
+    """The flags a run was started with; a missing or damaged file is a RunDirError."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise RunDirError("%s is missing: it holds the flags the run was started with, which "
+                          "--resume must match" % path)
+    except (OSError, ValueError) as e:
+        raise RunDirError("%s is damaged (%s): it holds the flags the run was started with, "
+                          "which --resume must match" % (path, getattr(e, "strerror", None) or e))
+    if not isinstance(config, dict):
+        raise RunDirError("%s is damaged (not a JSON object): it holds the flags the run was "
+                          "started with, which --resume must match" % path)
+    return config
+
+
+def describe(parent):
+    """Where to look instead, for a message about a directory with no run of its own."""
+    runs = numbered_runs(parent)
+    if runs:
+        return " (it holds runs %s: name one, such as --run-dir %s)" % (
+            ", ".join(str(n) for n, _ in runs[-5:]), runs[-1][1])
+    return ""
+
+
