@@ -53,10 +53,11 @@ def ink(pixels):
 
 def grey_opening(image, window):
     """Erosion then dilation with a square window: what remains is wider than the window."""
-    def max_filter(a):
+    def max_filter(a):  # the largest value in each window, one axis at a time
+        height, width = a.shape
         a = np.pad(a, window // 2, mode="edge")
-        view = np.lib.stride_tricks.sliding_window_view(a, window, axis=0).max(axis=-1)
-        return np.lib.stride_tricks.sliding_window_view(view, window, axis=1).max(axis=-1)
+        rows = np.max([a[k:k + height] for k in range(window)], axis=0)
+        return np.max([rows[:, k:k + width] for k in range(window)], axis=0)
 
     return max_filter(-max_filter(-image))
 
