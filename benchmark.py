@@ -1,5 +1,6 @@
-"""Runs each training script with its defaults and prints test accuracy, wall time and
-training throughput: the figures of the README's table.
+"""Runs the training scripts with their defaults: test figure, wall time, images per second.
+
+These are the figures of the README's tables.
 
 Each script runs as `python SCRIPT` in a fresh process, as the next numbered run in
 runs/SCRIPT/, so the wall time includes TensorFlow's import, the data load and the
@@ -7,7 +8,7 @@ evaluation, as a user sees it; the figures come from the metrics.json the run wr
 --torch-python, the PyTorch peers in ../shared/bench run in the same sitting: these machines
 are shared and noisy, so only figures taken side by side compare.
 
-    python benchmark.py [softmax cnn rnn] [--torch-python /tmp/peer-torch/bin/python]
+    python benchmark.py [softmax mlp cnn ...] [--torch-python /tmp/peer-torch/bin/python]
     python benchmark.py cnn rnn --torch-python PYTHON --paired 5   # throughput only
     python benchmark.py --classify-png 1000   # the trained CNN on MNIST digits as PNG files
 
@@ -26,10 +27,24 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 import rundir
 
 REPO_DIR = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = {"softmax": "softmax_mnist.py", "cnn": "cnn_mnist.py", "rnn": "rnn_mnist.py"}
+# Each model: its script, and the flags that pick it (the defaults otherwise).
+MODELS = {
+    "softmax": ("softmax_mnist.py", []),
+    "mlp": ("mlp_mnist.py", []),
+    "mlp-eager": ("mlp_mnist.py", ["--eager"]),
+    "mlp-batch-norm": ("mlp_mnist.py", ["--batch-norm"]),
+    "mlp-mse": ("mlp_mnist.py", ["--loss", "mse"]),
+    "cnn": ("cnn_mnist.py", []),
+    "rnn": ("rnn_mnist.py", []),
+    "autoencoder": ("autoencoder_mnist.py", []),
+    "autoencoder-32": ("autoencoder_mnist.py", ["--code-size", "32"]),
+}
+SCRIPTS = {name: script for name, (script, _) in MODELS.items()}
 # The peer of each script, and the batch size to run it at (the script's default).
 PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 256)}
 PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
@@ -47,13 +62,17 @@ def script_metrics(script, extra_args, run_dir):
 
 
 def run_script(script, extra_args):
-    """Runs a training script as its next numbered run in runs/; returns (test accuracy, wall
-    seconds, training images/s)."""
+    """Runs a training script as its next numbered run in runs/; returns (its test figure as
+    text, wall seconds, training images/s)."""
     run_dir = rundir.new_numbered(rundir.script_runs(script))
     start = time.perf_counter()
     metrics = script_metrics(script, extra_args, run_dir)
     wall = time.perf_counter() - start
-    return metrics["test_accuracy"], wall, metrics["train_images_per_s"]
+    if "test_accuracy" in metrics:
+        figure = "%.2f%% accuracy" % (100 * metrics["test_accuracy"])
+    else:
+        figure = "%.4f reconstruction error" % metrics["test_reconstruction_error"]
+    return figure, wall, metrics["train_images_per_s"]
 
 
 def run_peer(python, peer, batch_size):
@@ -125,6 +144,46 @@ def classify_png(count, run_dir=None):
                   "arrays for %.2f%%)" % (name, 100 * correct / count, 100 * agree / count))
 
 
+def draw_strokes(count, run_dir=None):
+    """The CNN on the first `count` MNIST test digits redrawn as pen strokes on draw.py's
+    canvas (strokes.py) and sent through the page's own request, beside the same digits as
+    arrays."""
+    import base64
+    import threading
+    import urllib.request
+
+    import classify
+    import cnn_mnist
+    import draw
+    import input_data
+    import mnist_common
+    import strokes
+
+    test = input_data.read_data_sets(download=False).test
+    images, labels = test.images[:count], test.labels[:count]
+    run_dir = classify.model_run_dir("cnn", run_dir)
+    on_arrays = mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+    server = draw.serve("127.0.0.1", 0, {"cnn": draw.Model("cnn", cnn_mnist, run_dir)}, {},
+                        quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/classify" % server.server_address[1]
+    drawn = []
+    try:
+        for image in images:
+            body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(
+                strokes.drawn(image)).decode()}).encode()
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request) as response:
+                drawn.append(json.load(response)["models"]["cnn"]["digit"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    print("CNN (%s) on %d MNIST test digits: %.1f%% as arrays, %.1f%% redrawn as pen strokes "
+          "on the page (pen %d px on %d px)" % (
+              run_dir, count, 100 * (on_arrays == labels).mean(),
+              100 * (np.array(drawn) == labels).mean(), strokes.PEN_WIDTH, strokes.CANVAS_SIZE))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", metavar="MODEL",
@@ -137,8 +196,11 @@ def main(argv=None):
                         help="instead: classify the first N MNIST test digits as PNG files "
                              "with the trained CNN (the newest run in runs/cnn_mnist/, or "
                              "--run-dir)")
+    parser.add_argument("--draw-strokes", type=int, metavar="N", default=None,
+                        help="instead: the trained CNN on the first N MNIST test digits "
+                             "redrawn as pen strokes and sent through draw.py's page request")
     parser.add_argument("--run-dir", default=None,
-                        help="with --classify-png: the CNN run to ask")
+                        help="with --classify-png or --draw-strokes: the CNN run to ask")
     parser.add_argument("--paired", type=int, metavar="R", default=None,
                         help="instead: compare training throughput with the PyTorch peers "
                              "over R alternating rounds of short runs (needs --torch-python)")
@@ -147,6 +209,8 @@ def main(argv=None):
         parser.error("--paired needs a number of rounds of at least 1, and --torch-python")
     if args.classify_png:
         return classify_png(args.classify_png, args.run_dir)
+    if args.draw_strokes:
+        return draw_strokes(args.draw_strokes, args.run_dir)
     for model in args.models:
         if model not in SCRIPTS:
             parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))
@@ -174,19 +238,20 @@ def main(argv=None):
 
     rows = []
     for model in models:
-        script = SCRIPTS[model]
-        print("running %s ..." % script, flush=True)
-        accuracy, wall, images_per_s = run_script(script, args.script_args.split())
+        script, flags = MODELS[model]
+        command = " ".join([script, *flags])
+        print("running %s ..." % command, flush=True)
+        figure, wall, images_per_s = run_script(script, flags + args.script_args.split())
         peer = None
         if args.torch_python and model in PEERS:
             peer = run_peer(args.torch_python, *PEERS[model])
-        rows.append((script, accuracy, wall, images_per_s, peer))
+        rows.append((command, figure, wall, images_per_s, peer))
 
-    print("\n| script | test accuracy | wall time | training images/s | PyTorch peer images/s |")
+    print("\n| command | test figure | wall time | training images/s | PyTorch peer images/s |")
     print("| --- | --- | --- | --- | --- |")
-    for script, accuracy, wall, images_per_s, peer in rows:
-        print("| %s | %.2f%% | %.0f s | %.0f | %s |" % (
-            script, 100 * accuracy, wall, images_per_s, "%.0f" % peer if peer else "-"))
+    for command, figure, wall, images_per_s, peer in rows:
+        print("| %s | %s | %.0f s | %.0f | %s |" % (
+            command, figure, wall, images_per_s, "%.0f" % peer if peer else "-"))
     return rows
 
 

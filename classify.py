@@ -1,4 +1,4 @@
-"""Classifies your own images of digits with a trained model of any of the three scripts.
+"""Classifies your own images of digits with a trained model of any of the classifiers.
 
     python cnn_mnist.py                        # train the default model first (once)
     python classify.py my_seven.png photo.jpg  # then ask it
@@ -16,13 +16,14 @@ import tempfile
 import numpy as np
 
 import cnn_mnist
+import mlp_mnist
 import mnist_common
 import rnn_mnist
 import rundir
 import softmax_mnist
 from images import ImageError, read_image, resize, save_png
 
-MODELS = {"cnn": cnn_mnist, "rnn": rnn_mnist, "softmax": softmax_mnist}
+MODELS = {"cnn": cnn_mnist, "rnn": rnn_mnist, "mlp": mlp_mnist, "softmax": softmax_mnist}
 WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
@@ -218,4 +219,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    mnist_common.run_main(lambda: sys.exit(main()), sys.argv[0])
+    mnist_common.run_main(lambda: sys.exit(main()), sys.argv[0], trains=False)

@@ -5,7 +5,8 @@ Each script holds its model and its training loop, and the loop says *when* it l
 validates and saves; the functions here say *how*:
 
     with tf.Session(config=mnist_common.session_config(args)) as sess, \\
-            mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count) as run:
+            mnist_common.Run(args, sess, mnist,
+                             mnist_common.Classifier(x, y_, logits, correct_count)) as run:
         epoch = mnist.train.epochs_completed
         for step in run.steps():
             batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
@@ -23,6 +24,7 @@ validates and saves; the functions here say *how*:
 """
 import argparse
 import glob
+import json
 import math
 import os
 import re
@@ -35,6 +37,7 @@ import numpy as np
 
 import images
 import input_data
+import plots
 import rundir
 from tf1 import error_reason, tf
 
@@ -82,7 +85,20 @@ seed_int = _number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^
 thread_count = _number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
 positive_float = _number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
                          "a positive number below 10^9")
+non_negative_float = _number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
+                             "a number from 0 to 10^9")
 probability = _number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+
+
+def sizes(text):
+    """An argparse type: comma-separated layer sizes, such as 256,128."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v <= 100_000 for v in values):
+        raise argparse.ArgumentTypeError("%r is not a list of layer sizes such as 256,128" % text)
+    return values
 
 
 def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100):
@@ -195,6 +211,82 @@ def evaluate(sess, count_op, logits, x, y_, dataset, batch_size=EVAL_BATCH_SIZE)
     return correct / dataset.num_examples, np.concatenate(all_logits)
 
 
+class Classifier:
+    """What Run evaluates of a classifier: the accuracy, from the correct count of each batch.
+
+    Args:
+      x, y_: the image and label placeholders (None in eager mode).
+      logits: the model's output; in eager mode, a function from images to logits.
+      correct_count: the number of correct predictions in a batch (see evaluation()).
+    """
+    metric = "accuracy"
+    outputs = "logits"
+
+    def __init__(self, x, y_, logits, correct_count=None):
+        self.x, self.y_, self.logits, self.correct_count = x, y_, logits, correct_count
+
+    def evaluate(self, sess, dataset, batch_size=EVAL_BATCH_SIZE):
+        """(accuracy, logits) on every example of `dataset`."""
+        if sess is not None:
+            return evaluate(sess, self.correct_count, self.logits, self.x, self.y_, dataset)
+        logits = np.concatenate([self.logits(dataset.images[start:start + batch_size]).numpy()
+                                 for start in range(0, dataset.num_examples, batch_size)])
+        return float((logits.argmax(axis=1) == dataset.labels).mean()), logits
+
+    def summaries(self, dataset, logits):
+        """TensorBoard images after training: the first misclassified test digits, each
+        titled with its prediction and label."""
+        predictions = logits.argmax(axis=1)
+        wrong = np.flatnonzero(predictions != dataset.labels)[:MISCLASSIFIED_IMAGES]
+        return [image_summary("misclassified/test image %05d: predicted %d, labelled %d"
+                              % (index, predictions[index], dataset.labels[index]),
+                              images.encode_png(dataset.images[index].reshape(28, 28)))
+                for index in wrong]
+
+
+class Reconstruction:
+    """What Run evaluates of an autoencoder: the mean squared error per pixel between the
+    images and their reconstructions.
+
+    Args:
+      x: the image placeholder.
+      reconstruction: the model's output, the images as it reproduces them.
+    """
+    metric = "reconstruction error"
+    outputs = "reconstructions"
+
+    def __init__(self, x, reconstruction):
+        self.x, self.reconstruction = x, reconstruction
+        self.squared_error = tf.reduce_sum(tf.square(reconstruction - x))  # of a batch
+
+    def evaluate(self, sess, dataset, batch_size=EVAL_BATCH_SIZE):
+        """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
+        total, outputs = 0.0, []
+        for start in range(0, dataset.num_examples, batch_size):
+            error, batch = sess.run([self.squared_error, self.reconstruction],
+                                    feed_dict={self.x: dataset.images[start:start + batch_size]})
+            total += error
+            outputs.append(batch)
+        return float(total) / dataset.images.size, np.concatenate(outputs)
+
+    def summaries(self, dataset, outputs):
+        return []
+
+
+def image_summary(tag, png):
+    """A TensorBoard image from a PNG file's bytes."""
+    height, width = int.from_bytes(png[20:24], "big"), int.from_bytes(png[16:20], "big")
+    return tf.Summary.Value(tag=tag, image=tf.Summary.Image(
+        height=height, width=width, colorspace=1 if png[25] == 0 else 4,
+        encoded_image_string=png))
+
+
+def run_in_batches(sess, tensor, x, images_, batch_size=EVAL_BATCH_SIZE):
+    """The values of `tensor` for every image, fed to x in batches (the last one partial)."""
+    return np.concatenate([sess.run(tensor, feed_dict={x: images_[start:start + batch_size]})
+                           for start in range(0, len(images_), batch_size)])
+
+
 def predict(inference, run_dir, images_, batch_size=EVAL_BATCH_SIZE):
     """The logits a script's model gives `images_`, restored from the last checkpoint in run_dir.
 
@@ -211,9 +303,7 @@ def predict(inference, run_dir, images_, batch_size=EVAL_BATCH_SIZE):
         logits = inference(x)
         with tf.Session() as sess:
             restore(sess, tf.train.Saver(), run_dir)
-            return np.concatenate([
-                sess.run(logits, feed_dict={x: images_[start:start + batch_size]})
-                for start in range(0, len(images_), batch_size)])
+            return run_in_batches(sess, logits, x, images_, batch_size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,35 +316,39 @@ class Run:
     Entering it finds the run directory and, to train, locks it (see rundir); then it
     initialises the variables, or restores them with --resume and --eval-only. The script's
     loop calls record() every step, and log_progress(), validate() and save() when it
-    chooses. finish() evaluates the test set, adds its first misclassified digits to
-    TensorBoard, prints `test accuracy: ...`, writes metrics.json and returns the figures.
-    Leaving the `with` closes the TensorBoard writer and releases the lock, however the run
-    ends.
+    chooses. finish() evaluates the test set, prints `test accuracy: ...` (or the model's
+    other figure), writes metrics.json and a picture of the training curves, and returns
+    the figures. Leaving the `with` closes the TensorBoard writer and releases the lock,
+    however the run ends.
 
     Args:
       args: the parsed flags.
       sess: the session, in the graph that holds the model.
       mnist: the Datasets.
-      x, y_: the image and label placeholders.
-      logits: the model's output; its values on the test set are returned by finish().
-      count_op: the number of correct predictions in a batch (see evaluation).
+      model: what to evaluate, a Classifier or a Reconstruction.
       learning_rate: a tensor, logged with the progress, if the rate changes.
+      variables, global_step: in eager mode (sess None), the model's variables and the step
+        counter; graph mode finds them in the graph.
     """
 
-    def __init__(self, args, sess, mnist, x, y_, logits, count_op, learning_rate=None):
-        self.args, self.sess, self.mnist = args, sess, mnist
-        self._x, self._y, self._logits, self._count_op = x, y_, logits, count_op
+    def __init__(self, args, sess, mnist, model, learning_rate=None, variables=None,
+                 global_step=None):
+        self.args, self.sess, self.mnist, self.model = args, sess, mnist, model
         self._learning_rate = learning_rate
-        self._global_step = tf.train.get_or_create_global_step()
+        self._tag = model.metric.replace(" ", "_")
+        self._global_step = (tf.train.get_or_create_global_step() if global_step is None
+                             else global_step)
+        self._variables = tf.global_variables() if variables is None else variables
         # No .meta files: the scripts rebuild their graphs from code.
-        self._saver = tf.train.Saver(max_to_keep=KEEP_CHECKPOINTS, save_relative_paths=True)
+        self._saver = tf.train.Saver(self._variables, max_to_keep=KEEP_CHECKPOINTS,
+                                     save_relative_paths=True)
         self.total_steps = total_steps(args, mnist)
         self.run_dir = None
         self.checkpoint_path = None
-        self.validation_accuracy = None
+        self.validation_figure = None  # the model's metric on the validation set, last time
         self.losses = []  # every step's training loss, for plotting
         self.progress = []  # {step, loss, images_per_s} at each progress line
-        self.validations = []  # {step, accuracy} at each validation
+        self.validations = []  # {step, metric: value} at each validation
         self._lock = None
         self._writer = None
 
@@ -294,19 +388,23 @@ class Run:
         if training:
             self._lock = rundir.claim(self.run_dir, fresh=not args.resume, created=created)
         if args.eval_only or args.resume:
-            self.checkpoint_path = restore(sess, self._saver, self.run_dir, args)
+            self.checkpoint_path = restore(sess, self._saver, self.run_dir, args,
+                                           self._variables)
         else:
             rundir.write_json(self.run_dir, rundir.CONFIG_FILE, config_of(args))
-            sess.run(tf.global_variables_initializer())
-        self.start_step = int(sess.run(self._global_step))
+            if sess is not None:  # eager variables hold their values from the start
+                sess.run(tf.global_variables_initializer())
+        self.start_step = int(self._value(self._global_step))
         if args.eval_only:
             self.total_steps = self.start_step
         if self.start_step >= self.total_steps:
             return
-        _check_free_space(self.run_dir)
+        _check_free_space(self.run_dir, self._variables)
         # Resume where the data left off, so the batches match those of an unbroken run.
         self.mnist.train.skip(self.start_step * args.batch_size)
-        self._writer = tf.summary.FileWriter(self.run_dir, None if args.resume else sess.graph)
+        with tf.Graph().as_default():  # a FileWriter refuses to be made in eager mode
+            self._writer = tf.summary.FileWriter(
+                self.run_dir, None if args.resume or sess is None else sess.graph)
         if args.resume:
             # Tells TensorBoard to drop what the interrupted run logged after this step.
             self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START),
@@ -330,19 +428,21 @@ class Run:
                              % (self.start_step + len(self.losses) + 1))
         self.losses.append(float(loss_value))
 
-    def log_progress(self, step, batch_accuracy):
+    def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
         seconds = time.perf_counter() - self._interval_start
         self._train_seconds += seconds
         interval = self.losses[self._interval_first_step - step:]
         mean_loss = sum(interval) / len(interval)
-        scalars = {"loss": mean_loss, "accuracy/train_batch": batch_accuracy}
-        line = "step %*d/%d  epoch %5.2f  loss %.4f  batch accuracy %.3f" % (
+        scalars = {"loss": mean_loss}
+        line = "step %*d/%d  epoch %5.2f  loss %.4f" % (
             len(str(self.total_steps)), step, self.total_steps,
-            step * self.args.batch_size / self.mnist.train.num_examples, mean_loss,
-            batch_accuracy)
+            step * self.args.batch_size / self.mnist.train.num_examples, mean_loss)
+        if batch_accuracy is not None:
+            scalars["accuracy/train_batch"] = batch_accuracy
+            line += "  batch accuracy %.3f" % batch_accuracy
         if self._learning_rate is not None:
-            scalars["learning_rate"] = self.sess.run(self._learning_rate)
+            scalars["learning_rate"] = self._value(self._learning_rate)
             line += "  lr %.2e" % scalars["learning_rate"]
         images_per_s = len(interval) * self.args.batch_size / seconds
         print("%s  %6.0f images/s" % (line, images_per_s), flush=True)
@@ -351,19 +451,25 @@ class Run:
         self._interval_first_step = step
         self._interval_start = time.perf_counter()
 
+    def _value(self, tensor):
+        """A tensor's value now: run in the session, or read in eager mode."""
+        if self.sess is not None:
+            return self.sess.run(tensor)
+        return (tensor() if callable(tensor) else tensor).numpy()
+
     def validate(self, step):
-        """Evaluates the validation set (if there is one), prints and logs the accuracy."""
+        """Evaluates the validation set (if there is one), prints and logs the figure."""
         pause = time.perf_counter()
         if self.mnist.validation.num_examples:
-            self.validation_accuracy, _ = self.evaluate(self.mnist.validation)
-            print("validation accuracy %.4f" % self.validation_accuracy, flush=True)
-            self.validations.append({"step": step, "accuracy": self.validation_accuracy})
-            self._write_scalars({"accuracy/validation": self.validation_accuracy}, step)
+            self.validation_figure, _ = self.evaluate(self.mnist.validation)
+            print("validation %s %.4f" % (self.model.metric, self.validation_figure), flush=True)
+            self.validations.append({"step": step, self.model.metric: self.validation_figure})
+            self._write_scalars({"%s/validation" % self._tag: self.validation_figure}, step)
         self._interval_start += time.perf_counter() - pause  # not training time
 
     def evaluate(self, dataset):
-        """(accuracy, logits) of the model on every example of `dataset` (see evaluate)."""
-        return evaluate(self.sess, self._count_op, self._logits, self._x, self._y, dataset)
+        """(the model's figure, its outputs) on every example of `dataset`."""
+        return self.model.evaluate(self.sess, dataset)
 
     def save(self, step):
         """Writes a checkpoint of the current step; a crash mid-write leaves the last one whole.
@@ -394,34 +500,42 @@ class Run:
         else:
             images_per_s = None
             print("evaluating checkpoint %s" % self.checkpoint_path)
-        test_accuracy, test_logits = self.evaluate(self.mnist.test)
-        figures = {"test_accuracy": test_accuracy,
-                   "validation_accuracy": self.validation_accuracy,
+        test_figure, test_outputs = self.evaluate(self.mnist.test)
+        figures = {"test_" + self._tag: test_figure,
+                   "validation_" + self._tag: self.validation_figure,
                    "global_step": int(self.start_step) + trained,
                    "train_seconds": self._train_seconds if trained else 0.0,
                    "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
                    "run_dir": self.run_dir, "progress": self.progress,
                    "validations": self.validations}
         if self._writer is not None:
-            self._write_misclassified(test_logits, figures["global_step"])
+            values = self.model.summaries(self.mnist.test, test_outputs)
+            if values:
+                self._writer.add_summary(tf.Summary(value=values), figures["global_step"])
             self._flush()
             rundir.write_json(self.run_dir, rundir.METRICS_FILE, figures)
-        print("test accuracy: %.4f" % test_accuracy, flush=True)
-        return dict(figures, losses=self.losses, test_logits=test_logits)
+            self.add_picture("training_curves", plots.training_curves(
+                self.losses, self.validations, self.model.metric, "%s, run %s: steps %d to %d"
+                % (self.args.script, os.path.basename(self.run_dir), self.start_step,
+                   self.start_step + trained), self.start_step))
+        print("test %s: %.4f" % (self.model.metric, test_figure), flush=True)
+        return dict(figures, losses=self.losses, **{"test_" + self.model.outputs: test_outputs})
 
-    def _write_misclassified(self, test_logits, step):
-        """Adds the first misclassified test digits to TensorBoard, titled with the prediction."""
-        predictions = test_logits.argmax(axis=1)
-        wrong = np.flatnonzero(predictions != self.mnist.test.labels)[:MISCLASSIFIED_IMAGES]
-        values = [tf.Summary.Value(
-            tag="misclassified/test image %05d: predicted %d, labelled %d"
-                % (index, predictions[index], self.mnist.test.labels[index]),
-            image=tf.Summary.Image(height=28, width=28, colorspace=1,
-                                   encoded_image_string=images.encode_png(
-                                       self.mnist.test.images[index].reshape(28, 28))))
-            for index in wrong]
-        if values:
-            self._writer.add_summary(tf.Summary(value=values), step)
+    def add_picture(self, name, png):
+        """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
+
+        Only a run that trains writes: --eval-only leaves the run directory as it is.
+        """
+        if self._writer is None:
+            return
+        path = os.path.join(self.run_dir, name + ".png")
+        try:
+            rundir.write_atomically(path, png)
+        except OSError as e:
+            raise UsageError("cannot write %s: %s" % (path, e.strerror or e))
+        step = self.start_step + len(self.losses)
+        self._writer.add_summary(tf.Summary(value=[image_summary(name, png)]), step)
+        self._flush()
 
     def _write_scalars(self, scalars, step):
         summary = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))
@@ -459,11 +573,11 @@ def config_of(args):
             if name not in ("schedule_flags", "resume", "eval_only")}
 
 
-def _check_free_space(run_dir):
+def _check_free_space(run_dir, variables):
     """Refuses to start when the disk cannot hold the checkpoints the run will keep."""
     needed = (KEEP_CHECKPOINTS + 1) * sum(  # the ones kept, and the one being written
         variable.shape.num_elements() * variable.dtype.base_dtype.size
-        for variable in tf.global_variables()) + (1 << 20)  # and the logs
+        for variable in variables) + (1 << 20)  # and the logs
     free = shutil.disk_usage(run_dir).free
     if free < needed:
         raise UsageError("not enough free space for the checkpoints in %s: %.1f MB free, "
@@ -520,19 +634,20 @@ def latest_checkpoint(run_dir):
     return path
 
 
-def restore(sess, saver, run_dir, args=None):
+def restore(sess, saver, run_dir, args=None, variables=None):
     """Restores the last checkpoint in run_dir into sess; returns its path.
 
     Raises UsageError, naming the directory or checkpoint, when there is none, when it does
-    not fit the model in sess.graph, or when `args` asks to --resume with another schedule.
+    not fit the model in sess.graph (or `variables`, in eager mode), or when `args` asks to
+    --resume with another schedule.
     """
     path = latest_checkpoint(run_dir)
     try:
         saved_shapes = dict(tf.train.list_variables(path))
     except (tf.errors.OpError, ValueError) as e:
         raise UsageError("cannot read checkpoint %s: %s" % (path, error_reason(e)))
-    for variable in tf.global_variables():  # what the Saver restores
-        name = variable.op.name
+    for variable in tf.global_variables() if variables is None else variables:
+        name = variable.name.split(":")[0]
         shape = variable.shape.as_list()
         if name not in saved_shapes:
             raise UsageError("checkpoint %s does not fit this model: it has no variable %s "
@@ -542,8 +657,9 @@ def restore(sess, saver, run_dir, args=None):
                              % (path, name, saved_shapes[name], shape))
     if args is not None and args.resume:
         saved = rundir.read_config(run_dir)
+        # Compared as config.json holds them: a tuple of layer sizes comes back as a list.
         changed = [flag for flag in args.schedule_flags
-                   if saved.get(flag) != getattr(args, flag)]
+                   if saved.get(flag) != json.loads(json.dumps(getattr(args, flag)))]
         if changed:
             raise UsageError("--resume with other training flags than %s was started with: %s; "
                              "resume with the same values" % (run_dir, ", ".join(
@@ -560,8 +676,11 @@ def restore(sess, saver, run_dir, args=None):
 # ---------------------------------------------------------------------------------------------
 # The command line.
 
-def run_main(main, script):
-    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2."""
+def run_main(main, script, trains=True):
+    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2.
+
+    trains: the command trains, so Ctrl-C says what happens to its checkpoints.
+    """
     prog = os.path.basename(script)
     try:
         main()
@@ -569,6 +688,7 @@ def run_main(main, script):
         print("%s: error: %s" % (prog, e), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("\n%s: interrupted; the last checkpoint saved is still complete "
-              "(--resume continues from it)" % prog, file=sys.stderr)
+        print("\n%s: interrupted%s" % (prog, "; the last checkpoint saved is still complete "
+                                      "(--resume continues from it)" if trains else ""),
+              file=sys.stderr)
         sys.exit(130)

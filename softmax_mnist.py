@@ -67,7 +67,8 @@ def main(argv=None):
         correct_count, accuracy = mnist_common.evaluation(logits, y_)
 
         with tf.Session(config=mnist_common.session_config(args)) as sess, \
-                mnist_common.Run(args, sess, mnist, x, y_, logits, correct_count,
+                mnist_common.Run(args, sess, mnist,
+                                 mnist_common.Classifier(x, y_, logits, correct_count),
                                  learning_rate=learning_rate) as run:
             epoch = mnist.train.epochs_completed
             for step in run.steps():  # from the restored global step (0 in a new run)

@@ -60,6 +60,15 @@ tf.get_logger().setLevel("ERROR")  # TF1 symbols warn of their deprecation at ev
 tf.disable_v2_behavior()
 
 
+def eager_mode():
+    """A context in which TensorFlow runs eagerly, TensorFlow 2's way, though the project
+    runs in graph mode: mlp_mnist.py --eager trains inside it, and graph mode resumes after,
+    so a notebook can run both. (TensorFlow has no public switch for a part of a program.)"""
+    from tensorflow.python.eager import context
+
+    return context.eager_mode()
+
+
 def error_reason(error):
     """The line of a TensorFlow error that says what went wrong.
 

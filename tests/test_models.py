@@ -6,14 +6,15 @@ import pytest
 from conftest import tiny_flags
 import cnn_mnist
 import input_data
+import mlp_mnist
 import mnist_common
 import rnn_mnist
 import softmax_mnist
 from tf1 import tf
 
-SCRIPTS = {"softmax": softmax_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist}
+SCRIPTS = {"softmax": softmax_mnist, "mlp": mlp_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist}
 # Enough steps on the tiny data (500 training images, batches of 50) to beat chance by far.
-STEPS = {"softmax": 20, "cnn": 20, "rnn": 40}
+STEPS = {"softmax": 20, "mlp": 20, "cnn": 20, "rnn": 40}
 
 
 @pytest.fixture(params=sorted(SCRIPTS))
@@ -67,7 +68,7 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(script, shared_tiny_di
     module = SCRIPTS[script]
     # Dropout draws new masks after a restart (a random op's state is not checkpointed), so
     # the CNN compares exactly without it.
-    extra = ["--keep-prob", "1"] if script == "cnn" else []
+    extra = ["--keep-prob", "1"] if script in ("cnn", "mlp") else []
     # 500 training images in batches of 50: a checkpoint every 10 steps, and at the end.
     whole = module.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", "--steps", "25", *extra))
     flags = tiny_flags(shared_tiny_dir, tmp_path / "split", "--steps", "25", *extra)

@@ -10,7 +10,7 @@ from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO_DIR
 
-SCRIPTS = ("softmax_mnist", "cnn_mnist", "rnn_mnist")
+SCRIPTS = ("softmax_mnist", "mlp_mnist", "cnn_mnist", "rnn_mnist")
 
 
 def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_dir, tmp_path):
@@ -51,5 +51,5 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
         [result] = re.findall(r"^RESULT %s ([01]\.\d+)$" % script, outputs[index], re.M)
         printed = re.findall(r"^test accuracy: ([01]\.\d{4})$", outputs[index], re.M)
         assert len(printed) == 2 and printed[1] == "%.4f" % float(result)
-    assert "usage: cnn_mnist.py" in outputs[4] and "--keep-prob" in outputs[4]
-    assert re.search(r"^test accuracy: [01]\.\d{4}$", outputs[5], re.M)
+    assert "usage: cnn_mnist.py" in outputs[5] and "--keep-prob" in outputs[5]
+    assert re.search(r"^test accuracy: [01]\.\d{4}$", outputs[6], re.M)

@@ -36,6 +36,8 @@ MANIFEST_FILE = os.path.join(REPO_DIR, "tools", "api_manifest.txt")
 # Names the project gives instances of these classes (a leading underscore aside).
 NAMED_INSTANCES = {"sess": "tf.Session", "saver": "tf.train.Saver",
                    "writer": "tf.summary.FileWriter", "optimizer": "tf.train.Optimizer"}
+# Parameters renamed, not changed: a positional argument means the same in both versions.
+RENAMED = {("np.reshape", 1): ("newshape", "shape")}  # NumPy 2.1
 
 
 def load_manifest(path=MANIFEST_FILE):
@@ -188,7 +190,8 @@ class Checker(ast.NodeVisitor):
             here = _installed_params(path)
             if here is not None:
                 for index in range(len(positional)):
-                    if index < len(here) and index < len(named) and here[index] != named[index]:
+                    if (index < len(here) and index < len(named) and here[index] != named[index]
+                            and RENAMED.get((path, index)) != (named[index], here[index])):
                         self.problem(node, "%s: positional argument %d is %s in %s but %s "
                                            "here: pass it by name" % (
                                                path, index + 1, named[index], _version(path),

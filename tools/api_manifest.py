@@ -91,8 +91,10 @@ class Sources:
                         if found is None and self.path(source + "." + alias.name):
                             return source + "." + alias.name, "module"
                         return found
-                    if alias.name == "*":
-                        found = self.find(source, name, depth + 1)
+                    if alias.name == "*":  # it brings `name` only if its __all__ has it
+                        exported = _all_of(self, source)
+                        found = (self.find(source, name, depth + 1)
+                                 if not exported or name in exported else None)
                         if found:
                             return found
             if isinstance(node, ast.Assign) and any(
@@ -265,6 +267,9 @@ def _all_of(sources, module, depth=0):
             return [e.value for e in value.elts if isinstance(e, ast.Constant)]
         if isinstance(value, ast.BinOp):
             return evaluate(value.left) + evaluate(value.right)
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "copy"):  # numpy.linalg: linalg.__all__.copy()
+            return evaluate(value.func.value)
         if (isinstance(value, ast.Attribute) and value.attr == "__all__"
                 and isinstance(value.value, ast.Name)):
             target = sources.module_alias(module, value.value.id)
@@ -302,9 +307,12 @@ def numpy_lines(root, modules):
             lines.append((public, "module", None))
         names = set(_all_of(sources, module))
         tree = sources.tree(module)
-        for node in _statements(tree.body) if tree else []:  # names imported one by one
+        for node in _statements(tree.body) if tree else []:  # names imported into it
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 names.update(a.asname or a.name for a in node.names if a.name != "*")
+                if any(a.name == "*" for a in node.names):
+                    source = _absolute(module, node, sources.is_package(module))
+                    names.update(_all_of(sources, source))
         if module == "numpy":
             names.update(NUMPY_SCALAR_TYPES)
         for name in sorted(names):

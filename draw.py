@@ -1,0 +1,200 @@
+"""Draw a digit in the browser and watch the trained models read it.
+
+    python draw.py            # then open http://127.0.0.1:8000
+
+A small web server: it loads every trained classifier it finds (the newest run of each
+script in runs/) once, at start-up, and serves one page, draw.html, where a drawing (or a
+photo dropped on the page) goes through classify.py's preparation to every model, and the
+page shows each model's ten probabilities and the 28x28 image the models saw.
+
+The standard library's http.server is enough for a tool on one's own machine: its
+ThreadingHTTPServer answers requests in threads, TensorFlow sessions run concurrently, and
+nothing else needs installing.
+"""
+import argparse
+import base64
+import binascii
+import errno
+import http.server
+import json
+import os
+import sys
+
+import numpy as np
+
+import classify
+import images
+import mnist_common
+import rundir
+from tf1 import tf
+
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "draw.html")
+MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
+
+
+class Model:
+    """A trained classifier, restored once into a session of its own."""
+
+    def __init__(self, name, module, run_dir):
+        self.name, self.run_dir = name, run_dir
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.x = tf.placeholder(tf.float32, [None, 784], name="x")
+            self.probabilities = tf.nn.softmax(module.inference(self.x))
+            self.session = tf.Session(graph=self.graph)
+            self.checkpoint = mnist_common.restore(self.session, tf.train.Saver(), run_dir)
+        self.graph.finalize()  # requests only run it: nothing may add to it
+
+    def classify(self, image):
+        """The ten probabilities for a 28x28 image in [0, 1]."""
+        return self.session.run(self.probabilities, {self.x: image.reshape(1, 784)})[0]
+
+
+def load_models(run_dirs=None):
+    """({name: Model} of every classifier with a trained run, {name: the command that trains
+    it} of the others). run_dirs: {name: run directory} to use instead of the newest."""
+    models, missing = {}, {}
+    for name, module in classify.MODELS.items():
+        script = module.__name__
+        run_dir = (run_dirs or {}).get(name) or rundir.newest(rundir.script_runs(script),
+                                                                with_checkpoint=True)
+        if run_dir is None:
+            missing[name] = "python %s.py" % script
+        else:
+            models[name] = Model(name, module, run_dir)
+    return models, missing
+
+
+def answer(models, body):
+    """The JSON reply to a classify request's body: {"image": a data URL or base64 image}.
+
+    Returns (HTTP status, reply dict). A reply to a good request holds each model's digit
+    and probabilities and the 28x28 input as a PNG data URL; a bad one, an "error".
+    """
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        return 400, {"error": "the request is not JSON: %s" % e}
+    if not isinstance(request, dict) or not isinstance(request.get("image"), str):
+        return 400, {"error": 'the request needs "image": an image as a data URL or base64'}
+    encoded = request["image"].split(",", 1)[-1]  # data:image/png;base64,....
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return 400, {"error": "the image is not valid base64"}
+    try:
+        prepared = classify.to_mnist(images.decode(data))
+    except images.ImageError as e:
+        return 422, {"error": str(e)}
+    return 200, {
+        "input": "data:image/png;base64," + base64.b64encode(
+            images.encode_png(prepared)).decode(),
+        "models": {name: {"digit": int(np.argmax(p)), "probabilities": [float(v) for v in p]}
+                   for name, p in ((name, model.classify(prepared))
+                                   for name, model in models.items())}}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """GET / is the page, GET /models what is loaded, POST /classify reads an image."""
+    server_version = "draw.py"
+    models, missing, quiet = {}, {}, False  # set by serve()
+
+    def do_GET(self):
+        if self.path in ("/", "/index.html"):
+            with open(PAGE, "rb") as f:
+                self.reply(200, f.read(), "text/html; charset=utf-8")
+        elif self.path == "/models":
+            self.reply_json(200, {"models": {name: model.run_dir
+                                             for name, model in self.models.items()},
+                                  "missing": self.missing})
+        else:
+            self.reply_json(404, {"error": "no such page: %s" % self.path})
+
+    def do_POST(self):
+        if self.path != "/classify":
+            self.reply_json(404, {"error": "no such endpoint: %s" % self.path})
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.reply_json(411, {"error": "the request needs a Content-Length"})
+            return
+        if length > MAX_BODY_BYTES or length < 0:
+            self.close_connection = True  # the body is not read
+            self.reply_json(413, {"error": "the request is %d bytes; at most %d MB"
+                                           % (length, MAX_BODY_BYTES >> 20)})
+            return
+        self.reply_json(*answer(self.models, self.rfile.read(length)))
+
+    def do_PUT(self):
+        self.reply_json(405, {"error": "only GET and POST"}, {"Allow": "GET, POST"})
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def reply_json(self, status, value, headers=None):
+        self.reply(status, json.dumps(value).encode(), "application/json", headers)
+
+    def reply(self, status, body, content_type, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # one short line per request, on stderr
+        if not self.quiet:
+            sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
+
+
+def serve(host, port, models, missing, quiet=False):
+    """Makes the server (listening); its serve_forever() answers until shutdown().
+    quiet: no line on stderr for each request."""
+    handler = type("BoundHandler", (Handler,), {"models": models, "missing": missing,
+                                                "quiet": quiet})
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise mnist_common.UsageError("port %d on %s is in use: choose another with --port"
+                                          % (port, host))
+        raise mnist_common.UsageError("cannot listen on %s:%d: %s" % (host, port,
+                                                                      e.strerror or e))
+    server.daemon_threads = True
+    return server
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="draw.py", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on (0.0.0.0: every network interface)")
+    parser.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if not 0 < args.port < 65536:
+        build_parser().error("--port %d is not a port number (1 to 65535)" % args.port)
+    models, missing = load_models()
+    if not models:
+        raise mnist_common.UsageError("no trained model in %s: train one first, e.g. `python "
+                                      "cnn_mnist.py`" % rundir.RUNS_DIR)
+    server = serve(args.host, args.port, models, missing)
+    for name, model in models.items():
+        print("%s: %s" % (name, model.checkpoint))
+    for name, command in missing.items():
+        print("%s: not trained yet (`%s` trains it)" % (name, command))
+    print("serving on http://%s:%d/ (Ctrl-C stops)" % (args.host, server.server_address[1]),
+          flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    mnist_common.run_main(main, sys.argv[0], trains=False)

@@ -1,0 +1,257 @@
+"""A multi-layer perceptron on MNIST: 784 -> 256 -> 128 -> 10 with ReLU, in graph mode, and
+in TensorFlow 2's eager style.
+
+The tutorials' step between softmax regression and the CNN, and the first model people
+write in TF2 style. The same network, the same batches, the same optimizer:
+    python mlp_mnist.py                 # graph mode: placeholders, a Session, feed_dict
+    python mlp_mnist.py --eager         # eager: tf.GradientTape, the step in tf.function
+    python mlp_mnist.py --batch-norm    # batch normalization before each ReLU
+    python mlp_mnist.py --loss mse      # squared error and plain gradient descent
+"""
+import sys
+
+import mnist_common
+from tf1 import eager_mode, tf
+
+IMAGE_PIXELS = 28 * 28
+NUM_CLASSES = 10
+BATCH_NORM_DECAY = 0.99  # of the moving averages: about the last 100 batches count
+BATCH_NORM_EPSILON = 1e-3
+ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
+
+
+def parameters(hidden_sizes=(256, 128), init_stddev=0.0, batch_norm=False):
+    """Creates the network's variables: a dict per layer.
+
+    A hidden layer has weights and biases, or with batch norm weights, a scale gamma, an
+    offset beta (which does the biases' job) and the moving averages of its batches' means
+    and variances. init_stddev 0 draws weights with variance 2 / fan-in (He, for ReLU).
+    """
+    sizes = [IMAGE_PIXELS, *hidden_sizes, NUM_CLASSES]
+    layers = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        hidden = index < len(sizes) - 2
+        with tf.name_scope("hidden%d" % (index + 1) if hidden else "softmax_linear"):
+            stddev = init_stddev or (2.0 / fan_in) ** 0.5
+            layer = {"weights": tf.Variable(tf.truncated_normal([fan_in, fan_out], stddev=stddev),
+                                            name="weights")}
+            if hidden and batch_norm:
+                layer["gamma"] = tf.Variable(tf.ones([fan_out]), name="gamma")
+                layer["beta"] = tf.Variable(tf.zeros([fan_out]), name="beta")
+                layer["moving_mean"] = tf.Variable(tf.zeros([fan_out]), trainable=False,
+                                                   name="moving_mean")
+                layer["moving_variance"] = tf.Variable(tf.ones([fan_out]), trainable=False,
+                                                       name="moving_variance")
+            else:
+                layer["biases"] = tf.Variable(tf.zeros([fan_out]), name="biases")
+        layers.append(layer)
+    return layers
+
+
+def batch_normalization(z, layer, is_training):
+    """Normalizes the pre-activations z [batch, units], then scales by gamma and adds beta.
+
+    While training: by the batch's own mean and variance, and every such step also moves the
+    moving averages toward them. While evaluating: by the moving averages, so that an
+    example's answer never depends on the others in its batch.
+    """
+    batch_mean, batch_variance = tf.nn.moments(z, axes=[0])
+
+    def with_batch_statistics():
+        update_mean = tf.assign(layer["moving_mean"], BATCH_NORM_DECAY * layer["moving_mean"]
+                                + (1 - BATCH_NORM_DECAY) * batch_mean)
+        update_variance = tf.assign(layer["moving_variance"],
+                                    BATCH_NORM_DECAY * layer["moving_variance"]
+                                    + (1 - BATCH_NORM_DECAY) * batch_variance)
+        with tf.control_dependencies([update_mean, update_variance]):  # run with the step
+            return tf.identity(batch_mean), tf.identity(batch_variance)
+
+    mean, variance = tf.cond(tf.convert_to_tensor(is_training), with_batch_statistics,
+                             lambda: (layer["moving_mean"], layer["moving_variance"]))
+    return tf.nn.batch_normalization(z, mean, variance, offset=layer["beta"],
+                                     scale=layer["gamma"], variance_epsilon=BATCH_NORM_EPSILON)
+
+
+def forward(layers, x, keep_prob=1.0, is_training=False, activation="relu"):
+    """The network on images x [batch, 784]: returns (logits, the pre-activations of each
+    hidden layer, as they enter the activation function)."""
+    h = x
+    pre_activations = []
+    for layer in layers[:-1]:
+        z = tf.matmul(h, layer["weights"])
+        z = batch_normalization(z, layer, is_training) if "gamma" in layer else z + layer["biases"]
+        pre_activations.append(z)
+        h = tf.nn.dropout(ACTIVATIONS[activation](z), rate=1.0 - keep_prob)
+    return tf.matmul(h, layers[-1]["weights"]) + layers[-1]["biases"], pre_activations
+
+
+def inference(x):
+    """The default model, images [batch, 784] -> logits, as classify.py and predict() ask."""
+    return forward(parameters(), x)[0]
+
+
+def loss(logits, labels, kind="xent"):
+    """xent: the mean cross-entropy, from the logits (log(softmax) itself can reach log(0)).
+    mse: the mean squared error between the softmax and the one-hot labels, as the TF2
+    "forward pass" tutorials train."""
+    if kind == "mse":
+        one_hot = tf.one_hot(labels, NUM_CLASSES)
+        return tf.reduce_mean(tf.square(tf.nn.softmax(logits) - one_hot))
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def optimizer_of(kind, initial_learning_rate, global_step, total_steps):
+    """Returns (optimizer, learning_rate): Adam for xent, plain gradient descent for mse, at a
+    rate falling linearly to zero over the run."""
+    learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
+                                              end_learning_rate=0.0, power=1.0)
+    if kind == "mse":
+        return tf.train.GradientDescentOptimizer(learning_rate), learning_rate
+    return tf.train.AdamOptimizer(learning_rate), learning_rate
+
+
+def build_parser():
+    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=20,
+                                      batch_size=100, learning_rate=None)
+    parser.add_argument("--hidden", type=mnist_common.sizes, default=(256, 128),
+                        help="the hidden layers' sizes, comma-separated")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                        help="the hidden layers' activation function")
+    parser.add_argument("--init-stddev", type=mnist_common.non_negative_float, default=0.0,
+                        help="the initial weights' standard deviation (0: He, sqrt(2 / fan-in))")
+    parser.add_argument("--keep-prob", type=mnist_common.probability, default=0.8,
+                        help="dropout: probability of keeping each hidden unit while training")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="batch normalization between each hidden matmul and activation")
+    parser.add_argument("--loss", choices=("xent", "mse"), default="xent",
+                        help="cross-entropy with Adam (--learning-rate 1e-3 unless given), or "
+                             "squared error with gradient descent (5 unless given)")
+    parser.add_argument("--eager", action="store_true",
+                        help="train in TensorFlow 2's eager style (GradientTape, tf.function)")
+    return parser
+
+
+DEFAULT_LEARNING_RATES = {"xent": 1e-3, "mse": 5.0}  # each chosen on validation
+SCHEDULE_FLAGS = ("hidden", "activation", "init_stddev", "keep_prob", "batch_norm", "loss")
+
+
+def main(argv=None):
+    """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
+    parser = build_parser()
+    args = mnist_common.parse_args(parser, argv, schedule_flags=SCHEDULE_FLAGS)
+    if args.eager and args.resume:
+        # Its checkpoints hold the weights (for --eval-only and classify.py), not Adam's
+        # moments, which TF1's optimizers make only at their first step in eager mode.
+        parser.error("--resume continues graph-mode runs only; an --eager run starts afresh")
+    if args.learning_rate is None:
+        args.learning_rate = DEFAULT_LEARNING_RATES[args.loss]
+    mnist = mnist_common.load_data(args)
+    if args.eager:
+        return train_eager(args, mnist)
+
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+        y_ = tf.placeholder(tf.int64, [None], name="y_")
+        keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
+        is_training = tf.placeholder_with_default(False, [], name="is_training")
+
+        layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
+        logits, _ = forward(layers, x, keep_prob, is_training, args.activation)
+        loss_op = loss(logits, y_, args.loss)
+        global_step = tf.train.get_or_create_global_step()
+        optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
+                                                mnist_common.total_steps(args, mnist))
+        train_step = optimizer.minimize(loss_op, global_step=global_step)
+        correct_count, accuracy = mnist_common.evaluation(logits, y_)
+
+        with tf.Session(config=mnist_common.session_config(args)) as sess, \
+                mnist_common.Run(args, sess, mnist,
+                                 mnist_common.Classifier(x, y_, logits, correct_count),
+                                 learning_rate=learning_rate) as run:
+            epoch = mnist.train.epochs_completed
+            for step in run.steps():  # from the restored global step (0 in a new run)
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                _, loss_value, batch_accuracy = sess.run(
+                    [train_step, loss_op, accuracy],
+                    feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob,
+                               is_training: True})
+                run.record(loss_value)
+                last_step = step + 1 == run.total_steps
+                if (step + 1) % args.log_every == 0 or last_step:
+                    run.log_progress(step + 1, batch_accuracy)
+                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
+                    epoch = mnist.train.epochs_completed
+                    run.validate(step + 1)
+                    run.save(step + 1)
+            return run.finish()
+
+
+def initial_values(args):
+    """The initial weights graph mode draws from --seed, so both modes start alike."""
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            return sess.run(layers)
+
+
+def train_eager(args, mnist):
+    """The same network and loop in TensorFlow 2's style: no placeholders, no Session.
+
+    A batch is an argument of train_step; tf.GradientTape records the forward pass and
+    gives the gradients, which the same optimizer applies; tf.function traces train_step
+    into a graph once, so each later call runs it as graph mode runs its train_step.
+    """
+    values = initial_values(args)
+    with eager_mode():
+        tf.set_random_seed(args.seed)  # for dropout
+        layers = [{name: tf.Variable(value, trainable=name not in ("moving_mean",
+                                                                   "moving_variance"),
+                                     name="%s/%s" % ("hidden%d" % (index + 1)
+                                                     if index < len(values) - 1
+                                                     else "softmax_linear", name))
+                   for name, value in layer.items()} for index, layer in enumerate(values)]
+        variables = [v for layer in layers for v in layer.values() if v.trainable]
+        global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
+                                                mnist_common.total_steps(args, mnist))
+
+        @tf.function
+        def train_step(images, labels):
+            with tf.GradientTape() as tape:
+                logits, _ = forward(layers, images, args.keep_prob, tf.constant(True),
+                                    args.activation)
+                loss_value = loss(logits, labels, args.loss)
+            gradients = tape.gradient(loss_value, variables)
+            optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
+            correct = tf.equal(tf.argmax(logits, axis=1), labels)
+            return loss_value, tf.reduce_mean(tf.cast(correct, tf.float32))
+
+        @tf.function
+        def logits_of(images):
+            return forward(layers, images, 1.0, tf.constant(False), args.activation)[0]
+
+        saved = [v for layer in layers for v in layer.values()] + [global_step]
+        with mnist_common.Run(args, None, mnist, mnist_common.Classifier(None, None, logits_of),
+                              learning_rate=learning_rate, variables=saved,
+                              global_step=global_step) as run:
+            epoch = mnist.train.epochs_completed
+            for step in run.steps():
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                loss_value, batch_accuracy = train_step(batch_xs, batch_ys)
+                run.record(loss_value.numpy())
+                last_step = step + 1 == run.total_steps
+                if (step + 1) % args.log_every == 0 or last_step:
+                    run.log_progress(step + 1, batch_accuracy.numpy())
+                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
+                    epoch = mnist.train.epochs_completed
+                    run.validate(step + 1)
+                    run.save(step + 1)
+            return run.finish()
+
+
+if __name__ == "__main__":
+    mnist_common.run_main(main, sys.argv[0])

@@ -1,0 +1,219 @@
+"""draw.py: the server, with every kind of bad request and many at once, and the page in a
+real browser (headless Chromium driven by Selenium), drawn on with pointer strokes."""
+import base64
+import concurrent.futures
+import http.client
+import json
+import os
+import shutil
+import socket
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import tiny_flags
+import classify
+import draw
+import images
+import input_data
+import rundir
+import softmax_mnist
+import strokes
+
+
+@pytest.fixture(scope="module")
+def trained_runs(shared_tiny_dir, tmp_path_factory):
+    """A tiny softmax model, trained in its own runs/ (the other models are missing)."""
+    runs = tmp_path_factory.mktemp("runs")
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, runs / "softmax_mnist" / "1", "--steps",
+                                  "20"))
+    return str(runs)
+
+
+@pytest.fixture
+def server(trained_runs, monkeypatch):
+    """draw.py's server on a free port of 127.0.0.1; yields (host, port)."""
+    monkeypatch.setattr(rundir, "RUNS_DIR", trained_runs)
+    models, missing = draw.load_models()
+    assert list(models) == ["softmax"] and set(missing) == {"cnn", "rnn", "mlp"}
+    httpd = draw.serve("127.0.0.1", 0, models, missing, quiet=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def request(address, method, path, body=None, headers=None):
+    """(status, the reply's JSON or bytes)."""
+    connection = http.client.HTTPConnection(*address, timeout=30)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    if response.getheader("Content-Type") == "application/json":
+        data = json.loads(data)
+    return response.status, data
+
+
+def classify_request(image_png):
+    return json.dumps({"image": "data:image/png;base64," + base64.b64encode(
+        image_png).decode()})
+
+
+def a_drawn_digit(shared_tiny_dir, index=0):
+    digit = input_data.read_data_sets(shared_tiny_dir, validation_size=0).test.images[index]
+    return strokes.drawn(digit)
+
+
+def test_a_drawing_is_answered_by_every_trained_model(server, shared_tiny_dir):
+    status, reply = request(server, "POST", "/classify",
+                            classify_request(a_drawn_digit(shared_tiny_dir)))
+    assert status == 200
+    [(name, answer)] = reply["models"].items()
+    assert name == "softmax" and len(answer["probabilities"]) == 10
+    assert answer["digit"] == int(np.argmax(answer["probabilities"]))
+    assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-5)
+    seen = images.decode(base64.b64decode(reply["input"].split(",", 1)[1]))
+    assert seen.shape == (28, 28, 1) and seen.max() == 255  # the input, as the models saw it
+    status, loaded = request(server, "GET", "/models")
+    assert loaded["missing"]["cnn"] == "python cnn_mnist.py" and "softmax" in loaded["models"]
+
+
+def test_the_page_and_the_classify_command_prepare_alike(server, shared_tiny_dir, tmp_path):
+    png = a_drawn_digit(shared_tiny_dir, 3)
+    _, reply = request(server, "POST", "/classify", classify_request(png))
+    (tmp_path / "drawn.png").write_bytes(png)
+    prepared = classify.to_mnist(classify.read_image(str(tmp_path / "drawn.png")))
+    seen = images.decode(base64.b64decode(reply["input"].split(",", 1)[1]))[..., 0]
+    np.testing.assert_array_equal(seen, np.round(prepared * 255))
+
+
+@pytest.mark.parametrize("method, path, body, headers, status, words", [
+    ("POST", "/classify", b"{not json", None, 400, "not JSON"),
+    ("POST", "/classify", b'{"picture": 1}', None, 400, '"image"'),
+    ("POST", "/classify", b'{"image": "%%%"}', None, 400, "not valid base64"),
+    ("POST", "/classify", json.dumps({"image": base64.b64encode(b"hello").decode()}), None, 422,
+     "not an image"),
+    ("POST", "/classify", "BLANK", None, 422, "blank: no ink found"),
+    ("POST", "/classify", b"", None, 400, "not JSON"),
+    ("POST", "/classify", None, {"Content-Length": str(draw.MAX_BODY_BYTES + 1)}, 413,
+     "at most 10 MB"),
+    ("GET", "/nowhere", None, None, 404, "no such page"),
+    ("POST", "/nowhere", b"{}", None, 404, "no such endpoint"),
+    ("DELETE", "/classify", None, None, 405, "only GET and POST"),
+    ("PUT", "/", b"x", None, 405, "only GET and POST"),
+])
+def test_bad_requests_get_a_clear_error_and_the_server_goes_on(server, shared_tiny_dir, method,
+                                                               path, body, headers, status,
+                                                               words):
+    if body == "BLANK":
+        body = classify_request(images.encode_png(np.ones((280, 280))))  # white: nothing drawn
+    if headers:  # a body announced too large: refused before it is read
+        connection = http.client.HTTPConnection(*server, timeout=30)
+        connection.putrequest(method, path)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        got, reply = response.status, json.loads(response.read())
+        connection.close()
+    else:
+        got, reply = request(server, method, path, body)
+    assert got == status and words in reply["error"]
+    assert request(server, "GET", "/models")[0] == 200  # still serving
+
+
+def test_fifty_concurrent_requests(server, shared_tiny_dir):
+    bodies = [classify_request(a_drawn_digit(shared_tiny_dir, i % 10)) for i in range(45)]
+    bodies += ["{broken"] * 5
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        replies = list(pool.map(lambda body: request(server, "POST", "/classify", body), bodies))
+    assert [status for status, _ in replies] == [200] * 45 + [400] * 5
+    for (_, first), (_, again) in zip(replies[:10], replies[10:20]):
+        assert first == again  # the same drawing, the same answer, whatever ran beside it
+    assert request(server, "GET", "/")[0] == 200
+
+
+def test_a_busy_port_is_one_line(server, trained_runs, capsys):
+    import mnist_common
+
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_common.run_main(lambda: draw.main(["--port", str(server[1])]), "draw.py",
+                              trains=False)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "draw.py: error: port %d on 127.0.0.1 is in use: choose another with --port\n"
+        % server[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real browser.
+
+def _browser():
+    """A headless Chromium under Selenium, or a skip where none is installed (CI installs
+    Debian's chromium and chromium-driver: .ci/run)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium and ChromeDriver: .ci/run installs them")
+        pytest.skip("no Chromium and ChromeDriver (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1100,800"):
+        options.add_argument(flag)
+    from selenium.webdriver.chrome.service import Service
+
+    return webdriver.Chrome(service=Service(chromedriver), options=options)
+
+
+def test_drawing_on_the_page_shows_the_answer_and_the_input(server, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _browser()
+    try:
+        browser.get("http://%s:%d/" % server)
+        canvas = browser.find_element(By.ID, "canvas")
+        missing = browser.find_element(By.ID, "missing")
+        WebDriverWait(browser, 20).until(lambda _: "cnn_mnist.py" in missing.text)
+        # A "7": the bar, then the slanted stroke, as a mouse draws it (offsets from the
+        # canvas's centre).
+        for stroke in ([(-60, -80), (60, -80)], [(60, -80), (30, 0), (0, 90)]):
+            actions = ActionChains(browser)
+            actions.move_to_element_with_offset(canvas, *stroke[0]).click_and_hold()
+            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+                for _ in range(7):
+                    actions.move_by_offset(round((x1 - x0) / 7), round((y1 - y0) / 7))
+            actions.release().perform()
+        # Each stroke sends a request; read the page once the last answer is shown.
+        shown = WebDriverWait(browser, 30).until(lambda b: b.execute_script("""
+            const box = document.querySelector(".model[data-model=softmax]");
+            if (!box || document.getElementById("status").textContent) return null;
+            return [box.querySelector(".digit").textContent,
+                    box.querySelectorAll(".bar").length];"""))
+        assert shown[0] in list("0123456789") and shown[1] == 10
+        preview = browser.find_element(By.ID, "input")
+        assert preview.get_attribute("src").startswith("data:image/png;base64,")
+        assert browser.execute_script("return arguments[0].naturalWidth", preview) == 28
+        screenshot = tmp_path / "page.png"
+        assert browser.save_screenshot(str(screenshot))
+        pixels = images.read_image(str(screenshot))
+        assert pixels.shape[0] > 300 and pixels.std() > 10  # not blank
+        browser.find_element(By.ID, "clear").click()
+        assert browser.find_elements(By.CSS_SELECTOR, ".model") == []
+    finally:
+        browser.quit()
+
+
+def test_the_measured_strokes_use_the_pages_pen():
+    with open(draw.PAGE) as f:
+        page = f.read()
+    assert "const PEN_WIDTH = %d;" % strokes.PEN_WIDTH in page
+    assert 'width="%d" height="%d"' % (strokes.CANVAS_SIZE, strokes.CANVAS_SIZE) in page
