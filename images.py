@@ -9,7 +9,7 @@ import re
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 import rundir
 
@@ -71,8 +71,10 @@ def decode(data):
 
 
 def _to_array(image):
-    """A Pillow image as float32 [height, width, channels] in 0..255."""
+    """A Pillow image as float32 [height, width, channels] in 0..255, upright: a phone's
+    photo is turned as its EXIF orientation says, as a photo viewer shows it."""
     image.load()
+    image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grey
         array = np.asarray(image, np.float32)
         peak = 255.0 if array.max() <= 255 else 65535.0

@@ -77,3 +77,17 @@ def tiny_flags(data_dir, run_dir, *extra):
     """Flags that run a script's real code path on tiny data in a few seconds."""
     return ["--data-dir", data_dir, "--run-dir", str(run_dir), "--validation-size", "100",
             "--batch-size", "50", "--log-every", "1000", *extra]
+
+
+def interrupt_at_call(monkeypatch, call):
+    """Makes the call-th next_batch raise KeyboardInterrupt, as Ctrl-C would."""
+    next_batch = input_data.DataSet.next_batch
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return next_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted)

@@ -247,3 +247,15 @@ def test_save_input_where_it_cannot_write_is_one_line(softmax_run, tmp_path, cap
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err == "classify.py: error: %s\n" % words
+
+
+def test_a_phone_photo_is_turned_as_its_exif_orientation_says(tmp_path):
+    upright = np.full((40, 30), 255, np.uint8)
+    upright[5:15, 10:20] = 0  # a dark square near the top
+    photo = Image.fromarray(np.rot90(upright, -1).copy())  # stored on its side, as phones do
+    exif = Image.Exif()
+    exif[0x0112] = 8  # Orientation: turn 90 degrees counter-clockwise to view
+    photo.save(str(tmp_path / "phone.jpg"), "JPEG", exif=exif, quality=95)
+    pixels = classify.read_image(str(tmp_path / "phone.jpg"))[..., 0]
+    assert pixels.shape == (40, 30)
+    assert pixels[5:15, 10:20].mean() < 60 and pixels[25:35, 10:20].mean() > 200

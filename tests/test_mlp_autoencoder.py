@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import tiny_flags
+from conftest import interrupt_at_call, tiny_flags
 import autoencoder_mnist
 import batch_norm_demo
 import classify
@@ -51,15 +51,7 @@ def test_the_mlp_learns_and_resumes_exactly(shared_tiny_dir, tmp_path, monkeypat
     whole = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", "--steps", "25",
                                       "--keep-prob", "1"))
     assert whole["test_accuracy"] > 0.5
-    next_batch, calls = input_data.DataSet.next_batch, []
-
-    def interrupted(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 23:
-            raise KeyboardInterrupt
-        return next_batch(self, *args, **kwargs)
-
-    monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted)
+    interrupt_at_call(monkeypatch, 23)
     with pytest.raises(KeyboardInterrupt):
         mlp_mnist.main(flags)
     monkeypatch.undo()

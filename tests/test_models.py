@@ -3,7 +3,7 @@ and it can be interrupted and resumed."""
 import numpy as np
 import pytest
 
-from conftest import tiny_flags
+from conftest import interrupt_at_call, tiny_flags
 import cnn_mnist
 import input_data
 import mlp_mnist
@@ -73,16 +73,7 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(script, shared_tiny_di
     whole = module.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", "--steps", "25", *extra))
     flags = tiny_flags(shared_tiny_dir, tmp_path / "split", "--steps", "25", *extra)
 
-    next_batch = input_data.DataSet.next_batch
-    calls = []
-
-    def interrupted_at_step_23(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 23:
-            raise KeyboardInterrupt  # Ctrl-C in the middle of the third epoch
-        return next_batch(self, *args, **kwargs)
-
-    monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted_at_step_23)
+    interrupt_at_call(monkeypatch, 23)  # Ctrl-C in the middle of the third epoch
     with pytest.raises(KeyboardInterrupt):
         module.main(flags)
     monkeypatch.undo()

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO_DIR, tiny_flags
+from conftest import REPO_DIR, interrupt_at_call, tiny_flags
 import classify
 import input_data
 import mnist_common
@@ -40,20 +40,6 @@ def snapshot(directory):
     """{file name: bytes} of a directory, to show that nothing in it changed."""
     return {name: open(os.path.join(directory, name), "rb").read()
             for name in sorted(os.listdir(directory)) if name != rundir.LOCK_FILE}
-
-
-def interrupt_at_call(monkeypatch, call):
-    """Makes the call-th next_batch raise KeyboardInterrupt, as Ctrl-C would."""
-    next_batch = input_data.DataSet.next_batch
-    calls = []
-
-    def interrupted(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            raise KeyboardInterrupt
-        return next_batch(self, *args, **kwargs)
-
-    monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted)
 
 
 @pytest.fixture
