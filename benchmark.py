@@ -184,6 +184,39 @@ def draw_strokes(count, run_dir=None):
               100 * (np.array(drawn) == labels).mean(), strokes.PEN_WIDTH, strokes.CANVAS_SIZE))
 
 
+def photo_accuracy(count, run_dir=None, split="test"):
+    """The CNN on `count` simulated photos of each kind (photos.py) made from MNIST digits it
+    never trained on, read through classify.py's preparation, beside the same digits as
+    arrays."""
+    import classify
+    import cnn_mnist
+    import images as image_files
+    import input_data
+    import mnist_common
+    import photos
+
+    digits = getattr(input_data.read_data_sets(download=False), split)
+    chosen = np.random.default_rng(0).choice(digits.num_examples, count, replace=False)
+    arrays, labels = digits.images[chosen], digits.labels[chosen]
+    run_dir = classify.model_run_dir("cnn", run_dir)
+    on_arrays = (mnist_common.predict(cnn_mnist.inference, run_dir, arrays).argmax(1) == labels)
+    print("CNN (%s) on %d %s digits: %.1f%% as arrays" % (run_dir, count, split,
+                                                         100 * on_arrays.mean()))
+    right = []
+    for kind in photos.KINDS:
+        prepared = []
+        for jpeg in photos.render(kind, arrays):
+            try:
+                prepared.append(classify.to_mnist(image_files.decode(jpeg)))
+            except image_files.ImageError:
+                prepared.append(np.zeros((28, 28), np.float32))  # counted as wrong below
+        predicted = mnist_common.predict(cnn_mnist.inference, run_dir,
+                                         np.reshape(prepared, (count, 784))).argmax(1)
+        right.append(predicted == labels)
+        print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
+    print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", metavar="MODEL",
@@ -199,8 +232,13 @@ def main(argv=None):
     parser.add_argument("--draw-strokes", type=int, metavar="N", default=None,
                         help="instead: the trained CNN on the first N MNIST test digits "
                              "redrawn as pen strokes and sent through draw.py's page request")
+    parser.add_argument("--photos", type=int, metavar="N", default=None,
+                        help="instead: the trained CNN on N simulated photos of each kind "
+                             "(photos.py) of test digits")
+    parser.add_argument("--photo-digits", choices=("test", "validation"), default="test",
+                        help="with --photos: the digits to photograph (validation: to tune)")
     parser.add_argument("--run-dir", default=None,
-                        help="with --classify-png or --draw-strokes: the CNN run to ask")
+                        help="with --classify-png, --draw-strokes or --photos: the CNN run")
     parser.add_argument("--paired", type=int, metavar="R", default=None,
                         help="instead: compare training throughput with the PyTorch peers "
                              "over R alternating rounds of short runs (needs --torch-python)")
@@ -211,6 +249,8 @@ def main(argv=None):
         return classify_png(args.classify_png, args.run_dir)
     if args.draw_strokes:
         return draw_strokes(args.draw_strokes, args.run_dir)
+    if args.photos:
+        return photo_accuracy(args.photos, args.run_dir, args.photo_digits)
     for model in args.models:
         if model not in SCRIPTS:
             parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))

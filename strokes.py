@@ -35,13 +35,13 @@ def skeleton(ink):
     return image[1:-1, 1:-1]
 
 
-def drawn(digit, pen_width=PEN_WIDTH, threshold=0.5):
+def drawn(digit, pen_width=PEN_WIDTH, threshold=0.5, canvas_size=CANVAS_SIZE):
     """A 28x28 MNIST digit in [0, 1] as the page's canvas would hold it traced by hand: each
-    pair of touching skeleton pixels joined by a stroke of the pen, scaled up 10 times.
+    pair of touching skeleton pixels joined by a stroke of the pen, scaled up to the canvas.
     Returns the canvas as PNG bytes, as the page sends it."""
     bones = skeleton(np.reshape(digit, (28, 28)) > threshold)
-    scale = CANVAS_SIZE / 28.0
-    canvas = Image.new("L", (CANVAS_SIZE, CANVAS_SIZE), 255)
+    scale = canvas_size / 28.0
+    canvas = Image.new("L", (canvas_size, canvas_size), 255)
     pen = ImageDraw.Draw(canvas)
     radius = pen_width / 2.0
     for row, col in zip(*np.nonzero(bones)):
@@ -50,9 +50,11 @@ def drawn(digit, pen_width=PEN_WIDTH, threshold=0.5):
                      centre[1] + radius], fill=0)  # the round cap and joins
         for dr, dc in _NEIGHBOURS[:4]:  # each link once
             r, c = row + dr, col + dc
-            if 0 <= r < 28 and 0 <= c < 28 and bones[r, c]:
-                pen.line([centre, ((c + 0.5) * scale, (r + 0.5) * scale)], fill=0,
-                         width=pen_width)
+            if not (0 <= r < 28 and 0 <= c < 28 and bones[r, c]):
+                continue
+            if dr and dc and (bones[row + dr, col] or bones[row, col + dc]):
+                continue  # a corner: the two straight links draw it, without a triangle
+            pen.line([centre, ((c + 0.5) * scale, (r + 0.5) * scale)], fill=0, width=pen_width)
     buffer = io.BytesIO()
     canvas.save(buffer, "PNG")
     return buffer.getvalue()

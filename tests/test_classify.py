@@ -259,3 +259,15 @@ def test_a_phone_photo_is_turned_as_its_exif_orientation_says(tmp_path):
     pixels = classify.read_image(str(tmp_path / "phone.jpg"))[..., 0]
     assert pixels.shape == (40, 30)
     assert pixels[5:15, 10:20].mean() < 60 and pixels[25:35, 10:20].mean() > 200
+
+
+def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
+    import images
+    import photos
+
+    digits = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    for kind in photos.KINDS:
+        first = photos.render(kind, digits.images[:2])
+        assert photos.render(kind, digits.images[:2]) == first
+        pixels = images.decode(first[0])  # a JPEG, as a phone saves it
+        assert pixels.shape[2] == 3 and min(pixels.shape[:2]) >= 60

@@ -1,0 +1,130 @@
+"""A photo simulator: MNIST digits as people photograph what they wrote on paper.
+
+Each kind renders a digit the way one kind of photo shows it, seeded, so the same digits
+make the same photos. benchmark.py --photos N runs them through classify.py's preparation
+and the CNN, to measure how well photos are read beside the same digits as arrays. Made from
+digits the models never trained on: the validation digits to tune, the test digits to report.
+"""
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+import strokes
+
+
+def _paper(size, rng, tint=(235, 235, 230), light=True):
+    """An RGB sheet of paper [size, size, 3] in 0..255: grain, and light falling unevenly."""
+    rows, cols = np.mgrid[0:size, 0:size] / size
+    angle = rng.uniform(0, 2 * np.pi)
+    gradient = (np.cos(angle) * cols + np.sin(angle) * rows) * (rng.uniform(0.1, 0.3) if light
+                                                                 else 0.0)
+    sheet = np.float32(tint)[None, None] * (1 - gradient + gradient.mean())[..., None]
+    sheet += rng.normal(0, 3, (size, size, 1))
+    return sheet
+
+
+def _shadow(sheet, rng):
+    """A soft shadow across part of the sheet, as a hand or a phone casts."""
+    size = sheet.shape[0]
+    rows, cols = np.mgrid[0:size, 0:size]
+    edge = rng.uniform(0.3, 0.7) * size
+    angle = rng.uniform(0, 2 * np.pi)
+    distance = np.cos(angle) * (cols - size / 2) + np.sin(angle) * (rows - size / 2) + size / 2
+    darkness = rng.uniform(0.45, 0.7)
+    shade = 1 - (1 - darkness) / (1 + np.exp((distance - edge) / (0.04 * size)))
+    return sheet * shade[..., None]
+
+
+def _ink_on(sheet, ink_map, colour):
+    """Lays ink [size, size] in [0, 1] of an RGB colour on the sheet."""
+    ink = np.clip(ink_map, 0, 1)[..., None]
+    return sheet * (1 - ink) + np.float32(colour)[None, None] * ink
+
+
+def _ink_from_strokes(digit, size, pen_width):
+    """The digit's skeleton drawn with a pen of pen_width pixels on a size x size canvas."""
+    canvas = np.asarray(Image.open(io.BytesIO(strokes.drawn(
+        digit, pen_width=pen_width, canvas_size=size))), np.float32)
+    return 1 - canvas / 255.0
+
+
+def _ink_from_image(digit, size, thicken=0):
+    """The digit itself scaled to size x size, thickened by a max filter of `thicken` px."""
+    image = Image.fromarray(np.uint8(np.reshape(digit, (28, 28)) * 255)).resize(
+        (size, size), Image.BILINEAR)
+    if thicken:
+        image = image.filter(ImageFilter.MaxFilter(2 * (thicken // 2) + 1))
+    # Sharper edges than scaling gives: a pen's line has an edge, not a ramp 10 pixels wide.
+    return np.clip((np.asarray(image, np.float32) / 255.0 - 0.25) * 2.5, 0.0, 1.0)
+
+
+def _photo(pixels, rng, rotate=True, quality=None):
+    """The sheet as a phone's JPEG: turned by a few degrees, compressed."""
+    image = Image.fromarray(np.uint8(np.clip(pixels, 0, 255)))
+    if rotate:
+        fill = tuple(int(v) for v in np.median(pixels.reshape(-1, 3), axis=0))
+        image = image.rotate(rng.uniform(-6, 6), resample=Image.BILINEAR, fillcolor=fill)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality or int(rng.integers(35, 90)))
+    return buffer.getvalue()
+
+
+def thin_pen(digit, rng):
+    """A ballpoint: a 1-3 pixel line in a large photo, 300-600 pixels."""
+    size = int(rng.integers(300, 601))
+    ink = _ink_from_strokes(digit, size, int(rng.integers(1, 4)))
+    return _photo(_ink_on(_paper(size, rng), ink, (40, 40, 50)), rng)
+
+
+def marker(digit, rng):
+    """A thick felt marker in a small photo of low contrast, 60-140 pixels."""
+    size = int(rng.integers(60, 141))
+    ink = _ink_from_strokes(digit, size, max(3, int(size * rng.uniform(0.08, 0.13))))
+    paper = _paper(size, rng, tint=(200, 200, 195))
+    return _photo(_ink_on(paper, ink * rng.uniform(0.45, 0.7), (60, 60, 70)), rng)
+
+
+def shadowed(digit, rng):
+    """Pencil on paper, half in a hand's shadow."""
+    size = int(rng.integers(150, 400))
+    ink = _ink_from_image(digit, size, thicken=int(size / 60))
+    sheet = _shadow(_paper(size, rng), rng)
+    return _photo(_ink_on(sheet, ink * rng.uniform(0.6, 0.9), (70, 70, 75)), rng)
+
+
+def coloured(digit, rng):
+    """Blue or red ink on tinted paper."""
+    size = int(rng.integers(150, 400))
+    ink = _ink_from_image(digit, size, thicken=int(size / 50))
+    tint = [(240, 230, 170), (215, 235, 250), (250, 215, 220)][int(rng.integers(0, 3))]
+    colour = [(30, 60, 170), (180, 30, 40), (20, 120, 60)][int(rng.integers(0, 3))]
+    return _photo(_ink_on(_paper(size, rng, tint=tint), ink, colour), rng)
+
+
+def squared_paper(digit, rng):
+    """A digit on squared or lined paper: thin regular lines that are not the digit."""
+    size = int(rng.integers(200, 450))
+    sheet = _paper(size, rng)
+    grid = Image.new("L", (size, size), 0)
+    pen = ImageDraw.Draw(grid)
+    spacing = int(size * rng.uniform(0.08, 0.16))
+    offset = int(rng.integers(0, spacing))
+    for position in range(offset, size, spacing):
+        pen.line([(0, position), (size, position)], fill=255, width=1)
+        if rng.random() < 0.8 or position == offset:  # squared paper, now and then lined
+            pen.line([(position, 0), (position, size)], fill=255, width=1)
+    lines = np.asarray(grid, np.float32) / 255.0
+    sheet = _ink_on(sheet, lines * 0.5, (120, 150, 210))
+    ink = _ink_from_image(digit, size, thicken=int(size / 60))
+    return _photo(_ink_on(sheet, ink, (30, 30, 40)), rng)
+
+
+KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
+         "coloured ink": coloured, "squared paper": squared_paper}
+
+
+def render(kind, digits, seed=0):
+    """JPEG files (bytes) of `digits` [N, 784] as photos of one kind, seeded."""
+    rng = np.random.default_rng([seed, list(KINDS).index(kind)])
+    return [KINDS[kind](digit, rng) for digit in digits]
