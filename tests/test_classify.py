@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from conftest import REPO_DIR
 import classify
@@ -271,3 +271,23 @@ def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
         assert photos.render(kind, digits.images[:2]) == first
         pixels = images.decode(first[0])  # a JPEG, as a phone saves it
         assert pixels.shape[2] == 3 and min(pixels.shape[:2]) >= 60
+
+
+def _stroke_width(image):
+    """Ink mass over skeleton length: the mean stroke width of a 28x28 digit, in pixels."""
+    from strokes import skeleton
+
+    return image.sum() / skeleton(image > 0.5).sum()
+
+
+def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
+    widths = []
+    for pen in (1, 12):
+        photo = Image.new("L", (360, 420), 255)
+        draw_on = ImageDraw.Draw(photo)
+        draw_on.line([(90, 40), (270, 40), (150, 380)], fill=0, width=pen)  # a "7", 340 tall
+        photo.save(str(tmp_path / ("pen%d.png" % pen)))
+        widths.append(_stroke_width(prepared(str(tmp_path / ("pen%d.png" % pen)))))
+    # MNIST's strokes are 0.13 of the digit's 20-pixel box: about 2.6 pixels.
+    assert widths[0] == pytest.approx(widths[1], rel=0.25)
+    assert all(1.8 < width < 3.6 for width in widths), widths
