@@ -94,17 +94,22 @@ def remove_background(ink_map):
     The background is what a grey opening leaves: anything wider than a third of the image,
     which strokes are not but shading is. What stays above it is ink, less a floor above the
     paper's grain (median + 6 deviations, and at least INK_FLOOR of the darkest stroke: a
-    single speck of grain left over would stretch the crop), rescaled so the darkest stroke
-    is 1.
+    single speck of grain left over would stretch the crop). Light multiplies: in a shadow,
+    paper and ink are both darker, and the ink stands out less; so the ink is then measured
+    against the paper's own light there, and rescaled so the darkest stroke is 1.
     """
     window = max(3, min(ink_map.shape) // 3) | 1  # odd, so the window has a centre
-    strokes = np.clip(ink_map - grey_opening(ink_map, window), 0.0, None)
+    background = grey_opening(ink_map, window)
+    strokes = np.clip(ink_map - background, 0.0, None)
     peak = strokes.max()
     if peak < MIN_CONTRAST:
         raise ImageError("blank: no ink found")
     median = np.median(strokes)
     noise = 1.4826 * np.median(np.abs(strokes - median))  # the grain's standard deviation
-    floor = min(max(median + 6 * noise, INK_FLOOR * peak), 0.5 * peak)
+    light = np.maximum(1.0 - background, 0.1)  # the paper's light: 1 for white in full light
+    strokes, grain = strokes / light, (median + 6 * noise) / light  # grain grows in shadow too
+    peak = strokes.max()
+    floor = np.minimum(np.maximum(grain, INK_FLOOR * peak), 0.5 * peak)
     return np.clip((strokes - floor) / (peak - floor), 0.0, 1.0)
 
 

@@ -60,11 +60,17 @@ def _ink_from_image(digit, size, thicken=0):
 
 
 def _photo(pixels, rng, rotate=True, quality=None):
-    """The sheet as a phone's JPEG: turned by a few degrees, compressed."""
+    """The sheet as a phone's JPEG: turned by a few degrees, compressed.
+
+    The frame is turned, not the sheet pasted into it: the turned image is cropped by a
+    tenth on each side, so no corner shows what lies beyond the paper.
+    """
     image = Image.fromarray(np.uint8(np.clip(pixels, 0, 255)))
     if rotate:
-        fill = tuple(int(v) for v in np.median(pixels.reshape(-1, 3), axis=0))
-        image = image.rotate(rng.uniform(-6, 6), resample=Image.BILINEAR, fillcolor=fill)
+        size = image.size[0]
+        margin = size // 10
+        image = image.rotate(rng.uniform(-6, 6), resample=Image.BILINEAR).crop(
+            (margin, margin, size - margin, size - margin))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality or int(rng.integers(35, 90)))
     return buffer.getvalue()

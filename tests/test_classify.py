@@ -291,3 +291,43 @@ def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
     # MNIST's strokes are 0.13 of the digit's 20-pixel box: about 2.6 pixels.
     assert widths[0] == pytest.approx(widths[1], rel=0.25)
     assert all(1.8 < width < 3.6 for width in widths), widths
+
+
+def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
+    ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
+    paper = np.full((80, 80), 235.0)
+    paper[:, 40:] *= 0.45  # the right half in a deep shadow
+    photo = paper * (1 - 0.7 * ink_map)  # pencil: 70% of the light taken where it lies
+    got = prepared(write_png(tmp_path / "shadow.png", np.clip(photo, 0, 255)))
+    expected = reference_28x28(ink_map)
+    lit, shaded = expected.copy(), expected.copy()
+    lit[:, 14:], shaded[:, :14] = 0, 0
+    assert got[lit == 1].mean() > 0.8 and got[shaded == 1].mean() > 0.8
+    assert (got[expected == 0] < 0.1).mean() > 0.97  # and the shadow's edge is not ink
+
+
+def test_faint_squared_paper_is_not_ink(tmp_path):
+    ink_map = on_canvas(seven(), shape=(90, 90), at=(35, 38))
+    photo = np.full((90, 90), 240.0)
+    photo[::9, :] = photo[:, ::9] = 215  # squared paper's faint lines, every 9 pixels
+    photo = np.where(ink_map > 0, 40, photo)
+    got = prepared(write_png(tmp_path / "squared.png", photo))
+    expected = reference_28x28(ink_map)
+    assert got[expected == 1].mean() > 0.8
+    assert (got[expected == 0] < 0.1).mean() > 0.97
+
+
+def test_a_4000x3000_jpeg_is_read_within_seconds_and_memory(tmp_path):
+    import resource
+    import time
+
+    photo = Image.new("L", (4000, 3000), 230)
+    ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=60)
+    photo.save(str(tmp_path / "big.jpg"), "JPEG", quality=85)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    digit = prepared(str(tmp_path / "big.jpg"))
+    assert time.perf_counter() - started < 10
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 600  # the 12-megapixel photo, as floats, a few times over
+    assert digit.shape == (28, 28) and digit.max() == pytest.approx(1, abs=0.05)
