@@ -37,7 +37,6 @@ import numpy as np
 
 import images
 import input_data
-import plots
 import rundir
 from tf1 import error_reason, tf
 
@@ -514,6 +513,8 @@ class Run:
                 self._writer.add_summary(tf.Summary(value=values), figures["global_step"])
             self._flush()
             rundir.write_json(self.run_dir, rundir.METRICS_FILE, figures)
+            import plots  # matplotlib takes a second to load: only runs that draw pay it
+
             self.add_picture("training_curves", plots.training_curves(
                 self.losses, self.validations, self.model.metric, "%s, run %s: steps %d to %d"
                 % (self.args.script, os.path.basename(self.run_dir), self.start_step,
