@@ -9,6 +9,7 @@ to the ink, scaled to fit 20x20, and placed in 28x28 by its centre of mass. --sa
 model saw. PNG, JPEG, GIF, BMP, TIFF or WebP, read by Pillow (see images.py).
 """
 import argparse
+import collections
 import os
 import sys
 import tempfile
@@ -30,7 +31,13 @@ DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
 MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a blank image
 INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
-MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's longer side ...
+MAX_INK = 0.35  # ink over more of the image than this is no digit on paper
+MAX_DIGITS = 12  # more separate marks than this is no written number
+SPECK = 0.03  # a piece of ink this small beside the largest is a speck, not a stroke
+DIGIT_GAP = 0.08  # pieces closer than this, in the number's height, are one digit
+TOUCHING_WIDTH = 1.0  # ink twice the number's height wide or more is touching digits
+LOW_MARK = 0.5  # a mark lower than this, in the number's height, is part of a digit
+MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
 
 
@@ -74,13 +81,13 @@ def normalise_stroke_width(strokes):
 
     A ballpoint's line in a large photo is a hairline once the digit shrinks to 20 pixels,
     where MNIST's strokes are 2 to 3 pixels wide. The width is the ink's mass over the
-    length of its skeleton; MNIST's median is 0.13 of the digit's longer side.
+    length of its skeleton; MNIST's median is 0.13 of the digit's height.
     """
     ink = strokes > 0.5
     rows, cols = np.nonzero(ink)
     if len(rows) == 0:
         return strokes
-    box = max(np.ptp(rows), np.ptp(cols)) + 1
+    box = np.ptp(rows) + 1  # the digits' height: a number in a row is as tall as a digit
     width = strokes.sum() / max(skeleton(ink).sum(), 1)
     if width >= THIN_STROKE * box:
         return strokes
@@ -126,20 +133,142 @@ def center_in_28x28(digit):
     return canvas
 
 
-def to_mnist(pixels):
-    """An image [h, w, channels] in 0..255 -> the 28x28 float32 array in [0, 1] MNIST would make."""
+def ink_strokes(pixels):
+    """An image [h, w, channels] in 0..255 -> its strokes as ink in [0, 1], on a zero
+    background, at most WORK_SIZE pixels on a side."""
     height, width = pixels.shape[:2]
     ink_map = ink(pixels)
     if max(height, width) > WORK_SIZE:
         scale = WORK_SIZE / max(height, width)
         ink_map = resize(ink_map, max(1, round(height * scale)), max(1, round(width * scale)))
-    strokes = normalise_stroke_width(remove_background(ink_map))
+    return normalise_stroke_width(remove_background(ink_map))
+
+
+def digit_28x28(strokes):
+    """One digit's strokes -> the 28x28 float32 array in [0, 1] MNIST would make of it:
+    cropped to the ink, scaled to fit 20x20, centred by its mass."""
     rows, cols = np.nonzero(strokes)
     digit = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     scale = DIGIT_BOX / max(digit.shape)
     digit = resize(digit, max(1, round(digit.shape[0] * scale)),
                    max(1, round(digit.shape[1] * scale)))
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
+
+
+def to_mnist(pixels):
+    """An image [h, w, channels] in 0..255 -> the 28x28 float32 array in [0, 1] MNIST would
+    make of all its ink, taken as one digit."""
+    return digit_28x28(ink_strokes(pixels))
+
+
+def pieces(ink):
+    """The 8-connected pieces of a binary image: a list of (rows, cols) index arrays."""
+    labels = np.zeros(ink.shape, np.int32)
+    found = []
+    height, width = ink.shape
+    for start in zip(*np.nonzero(ink)):
+        if labels[start]:
+            continue
+        labels[start] = len(found) + 1
+        stack, members = [start], []
+        while stack:
+            row, col = stack.pop()
+            members.append((row, col))
+            for r in range(max(row - 1, 0), min(row + 2, height)):
+                for c in range(max(col - 1, 0), min(col + 2, width)):
+                    if ink[r, c] and not labels[r, c]:
+                        labels[r, c] = len(found) + 1
+                        stack.append((r, c))
+        found.append(tuple(np.array(axis) for axis in zip(*members)))
+    return found
+
+
+def split_digits(strokes):
+    """The digits of a number written in a row, left to right: a strokes map for each.
+
+    The ink's pieces are grouped by their columns: pieces side by side with a gap between
+    them are separate digits; a piece over or under another (a 5's bar, a broken stroke) is
+    part of it. Specks are left out. A group far wider than tall is taken for touching
+    digits, and cut where its ink is thinnest.
+    """
+    found = [p for p in pieces(strokes > 0.3)]
+    if not found:
+        return [strokes]
+    largest = max(len(p[0]) for p in found)
+    found = [p for p in found if len(p[0]) >= SPECK * largest]
+    height = max(p[0].max() - p[0].min() + 1 for p in found)
+    groups = []  # [first column, last column, [pieces]], left to right
+    for piece in sorted(found, key=lambda p: p[1].min()):
+        first, last = piece[1].min(), piece[1].max()
+        if groups and first <= groups[-1][1] + DIGIT_GAP * height:
+            groups[-1][1] = max(groups[-1][1], last)
+            groups[-1][2].append(piece)
+        else:
+            groups.append([first, last, [piece]])
+    # A low group (a 5's bar, a stroke's end) belongs to its nearest neighbour: digits are tall.
+    for index in sorted(range(len(groups)), key=lambda i: _group_height(groups[i])):
+        group = groups[index]
+        if len(groups) == 1 or _group_height(group) >= LOW_MARK * height:
+            continue
+        neighbours = [i for i in (index - 1, index + 1) if 0 <= i < len(groups)
+                      and groups[i] is not None]
+        if not neighbours:
+            continue
+        nearest = min(neighbours, key=lambda i: max(groups[i][0] - group[1],
+                                                   group[0] - groups[i][1]))
+        target = groups[nearest]
+        target[0], target[1] = min(target[0], group[0]), max(target[1], group[1])
+        target[2].extend(group[2])
+        groups[index] = None
+    groups = [group for group in groups if group is not None]
+    # Each digit takes the columns up to halfway to its neighbours, with the faint edges
+    # of its strokes that no piece holds.
+    bounds = ([0] + [(left[1] + right[0]) // 2 + 1 for left, right in zip(groups, groups[1:])]
+              + [strokes.shape[1]])
+    digits = []
+    tallest = max(_group_height(group) for group in groups)
+    for (first, last, _), start, end in zip(groups, bounds[:-1], bounds[1:]):
+        digit = np.zeros_like(strokes)
+        digit[:, start:end] = strokes[:, start:end]
+        digits.extend(_cut_touching(digit, first, last, tallest))
+    return digits
+
+
+def _group_height(group):
+    """The height of a group of pieces (None, for a group merged away, sorts first)."""
+    if group is None:
+        return -1
+    rows = np.concatenate([piece[0] for piece in group[2]])
+    return rows.max() - rows.min() + 1
+
+
+def _cut_touching(digit, first, last, height):
+    """Cuts a group of ink much wider than the number's height into that many digits, each
+    at the column nearest its place where the ink is thinnest."""
+    count = int((last - first + 1) / (TOUCHING_WIDTH * height))
+    if count < 2:
+        return [digit]
+    column_ink = digit.sum(axis=0)
+    step = (last - first + 1) / count
+    cuts = [first]
+    for k in range(1, count):
+        around = int(first + k * step)
+        reach = max(1, int(step / 4))
+        window = column_ink[around - reach:around + reach + 1]
+        cuts.append(around - reach + int(np.argmin(window)))
+    cuts.append(last + 1)
+    parts = []
+    for start, end in zip(cuts[:-1], cuts[1:]):
+        part = np.zeros_like(digit)
+        part[:, start:end] = digit[:, start:end]
+        if part.max() > 0:
+            parts.append(part)
+    return parts
+
+
+def to_mnist_digits(pixels):
+    """The digits of a number in an image, left to right, each as MNIST would make it."""
+    return [digit_28x28(digit) for digit in split_digits(ink_strokes(pixels))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +285,10 @@ def build_parser():
                         help="the run that trained the model (default: the newest run with a "
                              "checkpoint in runs/SCRIPT/)")
     parser.add_argument("--save-input", metavar="DIR", default=None,
-                        help="also write the 28x28 image the model saw, as DIR/NAME.28x28.png")
+                        help="also write the 28x28 image the model saw, as DIR/NAME.28x28.png "
+                             "(a number's digits side by side)")
+    parser.add_argument("--one-digit", action="store_true",
+                        help="read all the ink as one digit, rather than a number's digits")
     return parser
 
 
@@ -199,52 +331,89 @@ def _check_writable(directory):
                                       % (directory, e.strerror or e))
 
 
-def classify(paths, model="cnn", run_dir=None, save_input=None):
-    """Classifies image files; returns {path: (probabilities [10], or the error message)}.
+Reading = collections.namedtuple("Reading", ["probabilities", "note"])
+Reading.__doc__ = """What an image reads as: probabilities [digits, 10], one row per digit
+left to right, and a note when the image looks unlike written digits (else None)."""
 
-    save_input: a directory to write each 28x28 input to, named by saved_input_names().
+
+def unlike_digits(strokes, digit_count):
+    """A note when the ink looks unlike a few written digits, else None."""
+    ink = strokes > 0.3
+    if ink.mean() > MAX_INK:
+        return "ink covers %.0f%% of the image: is it a digit on paper?" % (100 * ink.mean())
+    if digit_count > MAX_DIGITS:
+        return "%d separate marks: more than a number's digits" % digit_count
+    return None
+
+
+def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False):
+    """Classifies image files; returns {path: a Reading, or the error message}.
+
+    A number written in a row reads as its digits, left to right (one_digit: all the ink is
+    one digit, as before). save_input: a directory to write what the model saw to, named by
+    saved_input_names(): each digit's 28x28, side by side.
     """
     run_dir = model_run_dir(model, run_dir)
     paths = list(dict.fromkeys(paths))
     if save_input:
         _check_writable(save_input)
-    results, inputs = {}, {}
+    results, inputs, notes = {}, {}, {}
     for path in paths:
         try:
-            inputs[path] = to_mnist(read_image(path))
+            strokes = ink_strokes(read_image(path))
         except ImageError as e:
             results[path] = str(e)
+            continue
+        digits = [strokes] if one_digit else split_digits(strokes)
+        inputs[path] = [digit_28x28(digit) for digit in digits]
+        notes[path] = unlike_digits(strokes, len(digits))
     if save_input:
         names = saved_input_names(paths)
-        for path, image in inputs.items():
+        for path, digits in inputs.items():
             try:
-                save_png(image, os.path.join(save_input, names[path]))
+                save_png(np.concatenate(digits, axis=1), os.path.join(save_input, names[path]))
             except ImageError as e:
                 raise mnist_common.UsageError("--save-input: %s" % e)
     if inputs:
-        batch = np.stack(list(inputs.values())).reshape(len(inputs), -1)
+        batch = np.concatenate([np.reshape(digits, (len(digits), -1))
+                                for digits in inputs.values()])
         logits = mnist_common.predict(MODELS[model].inference, run_dir, batch)
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        results.update(zip(inputs, probabilities))
+        start = 0
+        for path, digits in inputs.items():
+            results[path] = Reading(probabilities[start:start + len(digits)], notes[path])
+            start += len(digits)
     return {path: results[path] for path in paths}
 
 
 def main(argv=None):
-    """Prints each image's digit, its probability and the next two guesses; returns 0 if all
-    images were classified, 1 if some could not be."""
+    """Prints what each image reads as: a digit, its probability and the next two guesses,
+    or a number's digits with theirs; returns 0 if all images were read, 1 if some could
+    not be."""
     args = build_parser().parse_args(argv)
-    results = classify(args.images, args.model, args.run_dir, args.save_input)
+    results = classify(args.images, args.model, args.run_dir, args.save_input, args.one_digit)
     names = saved_input_names(results) if args.save_input else {}
     for path, result in results.items():
         if isinstance(result, str):
             print("%s: error: %s" % (path, result), file=sys.stderr)
             continue
-        first, second, third = np.argsort(result)[::-1][:3]
-        print("%s: %d  (%.1f%%; then %d %.1f%%, %d %.1f%%)%s" % (
-            path, first, 100 * result[first], second, 100 * result[second],
-            third, 100 * result[third],
-            "  [input: %s]" % os.path.join(args.save_input, names[path]) if names else ""))
+        digits = result.probabilities.argmax(axis=1)
+        if len(digits) == 1:
+            first, second, third = np.argsort(result.probabilities[0])[::-1][:3]
+            answer = "%d  (%.1f%%; then %d %.1f%%, %d %.1f%%)" % (
+                first, 100 * result.probabilities[0, first], second,
+                100 * result.probabilities[0, second], third,
+                100 * result.probabilities[0, third])
+        else:
+            answer = "%s  (%s)" % ("".join(map(str, digits)), ", ".join(
+                "%d %.1f%%" % (digit, 100 * p[digit])
+                for digit, p in zip(digits, result.probabilities)))
+        if result.note:
+            answer += "  [note: %s]" % result.note
+        if names:
+            answer += "  [input: %s]" % os.path.join(args.save_input, names[path])
+        print("%s: %s" % (path, answer))
     return 0 if all(not isinstance(r, str) for r in results.values()) else 1
 
 

@@ -150,7 +150,7 @@ def test_mnist_digits_as_png_are_classified_as_their_arrays(softmax_run, tmp_pat
                            255 * (1 - image if inverted else image).reshape(28, 28))
                  for i, image in enumerate(images)]
         results = classify.classify(paths, model="softmax", run_dir=softmax_run)
-        from_files = np.array([results[path].argmax() for path in paths])
+        from_files = np.array([results[path].probabilities[0].argmax() for path in paths])
         assert (from_files == from_arrays).mean() >= 0.9
 
 
@@ -331,3 +331,46 @@ def test_a_4000x3000_jpeg_is_read_within_seconds_and_memory(tmp_path):
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 600  # the 12-megapixel photo, as floats, a few times over
     assert digit.shape == (28, 28) and digit.max() == pytest.approx(1, abs=0.05)
+
+
+def _mnist_digits(indices):
+    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    return [test.images[i].reshape(28, 28) for i in indices], test.labels[list(indices)]
+
+
+def test_a_three_digit_number_is_read_left_to_right(softmax_run, tmp_path, capsys):
+    digits, labels = _mnist_digits((1, 0, 4))  # a 2, a 7 and a 4
+    row = np.concatenate([np.pad(d, ((0, 0), (4, 4))) for d in digits], axis=1)
+    path = write_png(tmp_path / "number.png", 255 - 255 * np.kron(row, np.ones((4, 4))))
+    prepared_digits = classify.to_mnist_digits(classify.read_image(path))
+    assert len(prepared_digits) == 3
+    alone = [classify.to_mnist(255 * digit[..., None]) for digit in digits]
+    for index, got in enumerate(prepared_digits):
+        # Each is its own digit, in the number's order: most like itself prepared alone.
+        assert int(np.argmax([np.sum(got * other) for other in alone])) == index
+    assert classify.main([path, "--model", "softmax", "--run-dir", softmax_run]) == 0
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"%s: \d{3}  \(\d [\d.]+%%, \d [\d.]+%%, \d [\d.]+%%\)" % re.escape(path),
+                        line), line
+    assert classify.main([path, "--model", "softmax", "--run-dir", softmax_run,
+                          "--one-digit"]) == 0
+    assert re.fullmatch(r"%s: \d  \(.*\)" % re.escape(path), capsys.readouterr().out.strip())
+
+
+def test_a_digit_in_pieces_stays_one_digit():
+    digits, _ = _mnist_digits((856,))  # a 5 whose bar is apart from its body
+    assert len(classify.to_mnist_digits(255 * digits[0][..., None])) == 1
+
+
+def test_an_image_unlike_written_digits_gets_a_note(softmax_run, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    texture = np.where(rng.random((60, 60)) < 0.5, 0, 255)  # ink everywhere
+    specks = np.full((60, 200), 255)
+    for col in range(5, 195, 12):  # sixteen short separate marks
+        specks[20:40, col:col + 3] = 0
+    paths = [write_png(tmp_path / "texture.png", texture),
+             write_png(tmp_path / "marks.png", specks)]
+    classify.main([*paths, "--model", "softmax", "--run-dir", softmax_run])
+    out = capsys.readouterr().out.splitlines()
+    assert "[note: ink covers" in out[0] and "is it a digit on paper?]" in out[0]
+    assert "[note: 16 separate marks: more than a number's digits]" in out[1]
