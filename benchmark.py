@@ -109,22 +109,29 @@ def paired_throughput(model, torch_python, rounds):
     return script_rates, peer_rates
 
 
+def cnn_on_arrays(images, run_dir=None):
+    """(the CNN's run directory, its answers for images [N, 784] as arrays); run_dir: the
+    CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint)."""
+    import classify  # TensorFlow, only for the modes that ask the CNN
+    import cnn_mnist
+    import mnist_common
+
+    run_dir = classify.model_run_dir("cnn", run_dir)
+    return run_dir, mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+
+
 def classify_png(count, run_dir=None):
     """The CNN's accuracy on the first `count` MNIST test digits written as PNG files, white
     on black as in MNIST and inverted, then read back through classify.py.
 
     run_dir: the CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint).
     """
-    import classify  # TensorFlow, only for this mode
-    import cnn_mnist
     import images as image_files
     import input_data
-    import mnist_common
 
     test = input_data.read_data_sets(download=False).test
     images, labels = test.images[:count], test.labels[:count]
-    run_dir = classify.model_run_dir("cnn", run_dir)
-    on_arrays = mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+    run_dir, on_arrays = cnn_on_arrays(images, run_dir)
     print("CNN on %d MNIST test digits: %.2f%% as arrays" % (count, 100 * (on_arrays == labels)
                                                             .mean()))
     with tempfile.TemporaryDirectory() as directory:
@@ -152,17 +159,14 @@ def draw_strokes(count, run_dir=None):
     import threading
     import urllib.request
 
-    import classify
     import cnn_mnist
     import draw
     import input_data
-    import mnist_common
     import strokes
 
     test = input_data.read_data_sets(download=False).test
     images, labels = test.images[:count], test.labels[:count]
-    run_dir = classify.model_run_dir("cnn", run_dir)
-    on_arrays = mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+    run_dir, on_arrays = cnn_on_arrays(images, run_dir)
     server = draw.serve("127.0.0.1", 0, {"cnn": draw.Model("cnn", cnn_mnist, run_dir)}, {},
                         quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -198,10 +202,9 @@ def photo_accuracy(count, run_dir=None, split="test"):
     digits = getattr(input_data.read_data_sets(download=False), split)
     chosen = np.random.default_rng(0).choice(digits.num_examples, count, replace=False)
     arrays, labels = digits.images[chosen], digits.labels[chosen]
-    run_dir = classify.model_run_dir("cnn", run_dir)
-    on_arrays = (mnist_common.predict(cnn_mnist.inference, run_dir, arrays).argmax(1) == labels)
+    run_dir, on_arrays = cnn_on_arrays(arrays, run_dir)
     print("CNN (%s) on %d %s digits: %.1f%% as arrays" % (run_dir, count, split,
-                                                         100 * on_arrays.mean()))
+                                                         100 * (on_arrays == labels).mean()))
     right = []
     for kind in photos.KINDS:
         prepared = []

@@ -189,13 +189,17 @@ def main(argv=None):
 
 
 def initial_values(args):
-    """The initial weights graph mode draws from --seed, so both modes start alike."""
+    """The variables graph mode makes from --seed, as [{key: (name, initial value,
+    trainable)}] per layer, so that eager mode starts from the same weights, by the same
+    names (its checkpoints then fit graph mode's model)."""
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
         layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            return sess.run(layers)
+            values = sess.run(layers)
+        return [{key: (variable.op.name, values[index][key], variable.trainable)
+                 for key, variable in layer.items()} for index, layer in enumerate(layers)]
 
 
 def train_eager(args, mnist):
@@ -205,15 +209,11 @@ def train_eager(args, mnist):
     gives the gradients, which the same optimizer applies; tf.function traces train_step
     into a graph once, so each later call runs it as graph mode runs its train_step.
     """
-    values = initial_values(args)
+    initial = initial_values(args)
     with eager_mode():
         tf.set_random_seed(args.seed)  # for dropout
-        layers = [{name: tf.Variable(value, trainable=name not in ("moving_mean",
-                                                                   "moving_variance"),
-                                     name="%s/%s" % ("hidden%d" % (index + 1)
-                                                     if index < len(values) - 1
-                                                     else "softmax_linear", name))
-                   for name, value in layer.items()} for index, layer in enumerate(values)]
+        layers = [{key: tf.Variable(value, trainable=trainable, name=name)
+                   for key, (name, value, trainable) in layer.items()} for layer in initial]
         variables = [v for layer in layers for v in layer.values() if v.trainable]
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,

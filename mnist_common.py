@@ -256,28 +256,21 @@ class Reconstruction:
 
     def __init__(self, x, reconstruction):
         self.x, self.reconstruction = x, reconstruction
-        self.squared_error = tf.reduce_sum(tf.square(reconstruction - x))  # of a batch
 
-    def evaluate(self, sess, dataset, batch_size=EVAL_BATCH_SIZE):
+    def evaluate(self, sess, dataset):
         """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
-        total, outputs = 0.0, []
-        for start in range(0, dataset.num_examples, batch_size):
-            error, batch = sess.run([self.squared_error, self.reconstruction],
-                                    feed_dict={self.x: dataset.images[start:start + batch_size]})
-            total += error
-            outputs.append(batch)
-        return float(total) / dataset.images.size, np.concatenate(outputs)
+        reconstructions = run_in_batches(sess, self.reconstruction, self.x, dataset.images)
+        return float(np.mean(np.square(reconstructions - dataset.images))), reconstructions
 
     def summaries(self, dataset, outputs):
         return []
 
 
 def image_summary(tag, png):
-    """A TensorBoard image from a PNG file's bytes."""
-    height, width = int.from_bytes(png[20:24], "big"), int.from_bytes(png[16:20], "big")
+    """A TensorBoard image from the bytes of a PNG file of ours (images.py, plots.py)."""
+    height, width, channels = images.png_shape(png)
     return tf.Summary.Value(tag=tag, image=tf.Summary.Image(
-        height=height, width=width, colorspace=1 if png[25] == 0 else 4,
-        encoded_image_string=png))
+        height=height, width=width, colorspace=channels, encoded_image_string=png))
 
 
 def run_in_batches(sess, tensor, x, images_, batch_size=EVAL_BATCH_SIZE):

@@ -91,3 +91,12 @@ def interrupt_at_call(monkeypatch, call):
         return next_batch(self, *args, **kwargs)
 
     monkeypatch.setattr(input_data.DataSet, "next_batch", interrupted)
+
+
+def unwritable_dir():
+    """A directory that even root cannot write in (/sys), or a skip where there is none."""
+    try:
+        open("/sys/.probe", "a").close()
+    except OSError:
+        return "/sys"
+    pytest.skip("no unwritable directory on this machine")

@@ -13,7 +13,8 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import REPO_DIR, TINY_TEST, TINY_TRAIN, idx_bytes, write_idx_dir
+from conftest import (REPO_DIR, TINY_TEST, TINY_TRAIN, idx_bytes, unwritable_dir,
+                      write_idx_dir)
 import input_data
 
 
@@ -335,13 +336,8 @@ def test_tutorial_code_runs_offline_from_any_directory(tmp_path, monkeypatch, ca
 
 
 def test_a_data_dir_that_cannot_be_written_is_one_line(tmp_path):
-    try:
-        open("/sys/.probe", "a").close()
-        pytest.skip("no unwritable directory on this machine")
-    except OSError:
-        pass
     with pytest.raises(input_data.DataError) as error:
-        input_data.read_data_sets("/sys")
+        input_data.read_data_sets(unwritable_dir())
     message = str(error.value)
     assert message.startswith("missing from /sys and could not be fetched: ")
     assert "cannot write in /sys: Permission denied" in message and "\n" not in message

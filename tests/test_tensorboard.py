@@ -1,7 +1,6 @@
 """`tensorboard --logdir runs`, for real: a tiny run's scalars and images read back over the
 TensorBoard server's HTTP API."""
 import json
-import os
 import socket
 import subprocess
 import sys

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO_DIR, interrupt_at_call, tiny_flags
+from conftest import REPO_DIR, interrupt_at_call, tiny_flags, unwritable_dir
 import classify
 import input_data
 import mnist_common
@@ -214,15 +214,6 @@ def test_what_a_killed_save_left_is_removed_when_the_run_resumes(shared_tiny_dir
 # ---------------------------------------------------------------------------------------------
 # Filesystem faults, found before training where they can be.
 
-def _unwritable_dir():
-    """A directory that even root cannot write in, or a skip where there is none."""
-    try:
-        open("/sys/.probe", "a").close()
-    except OSError:
-        return "/sys"
-    pytest.skip("no unwritable directory on this machine")
-
-
 @pytest.mark.parametrize("case", ["a file", "under a file", "cannot be created", "unwritable"])
 def test_a_run_dir_that_cannot_be_used_is_one_line(shared_tiny_dir, tmp_path, capsys, case):
     a_file = tmp_path / "file"
@@ -236,7 +227,7 @@ def test_a_run_dir_that_cannot_be_used_is_one_line(shared_tiny_dir, tmp_path, ca
         "unwritable": (None, "cannot write in /sys: Permission denied"),
     }[case]
     if case in ("cannot be created", "unwritable"):
-        _unwritable_dir()
+        unwritable_dir()
     started = time.perf_counter()
     assert command(tiny_flags(shared_tiny_dir, run_dir or "/sys", "--steps", "3")) == 2
     assert last_error_line(capsys) == "softmax_mnist.py: error: " + words
