@@ -37,6 +37,8 @@ SPECK = 0.03  # a piece of ink this small beside the largest is a speck, not a s
 DIGIT_GAP = 0.08  # pieces closer than this, in the number's height, are one digit
 TOUCHING_WIDTH = 1.0  # ink twice the number's height wide or more is touching digits
 LOW_MARK = 0.5  # a mark lower than this, in the number's height, is part of a digit
+SHADING_GRADIENT = 0.04  # log brightness per pixel: a gentler change is the light's, not ink
+DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
 MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
 
@@ -45,21 +47,87 @@ THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is 
 # Preparing an image the way MNIST's digits were.
 
 def ink(pixels):
-    """How much ink each pixel holds, float [h, w] in [0, 1], from [h, w, channels] 0..255.
+    """How much ink each pixel holds, float [h, w] in [0, 1], from [h, w, channels] 0..255,
+    shrunk to at most WORK_SIZE pixels on a side.
 
     An alpha channel with any transparency is the ink itself (a drawing on a transparent
-    background). Otherwise the grey level is, and dark ink on light paper is inverted: MNIST's
-    digits are white on black.
+    background). Otherwise dark ink on light paper is measured against the paper's own
+    light, shadows and all (see reflectance()); light ink on a dark ground (MNIST's own
+    digits) is its grey level. Which of the two an image holds is told by its extremes: the
+    ink lies farther from the paper's level, at the border, than anything else does.
     """
     channels = pixels.shape[2]
     if channels in (2, 4) and pixels[..., -1].min() < 255:
-        return pixels[..., -1] / 255.0
+        return _work_size(pixels[..., -1] / 255.0)
     color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
     gray = color.mean(axis=2) if channels < 3 else color @ np.float32([0.299, 0.587, 0.114])
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 127.5:  # light paper
-        gray = 255.0 - gray
-    return gray / 255.0
+    gray = _work_size(gray / 255.0)
+    paper_relative = reflectance(gray)
+    border = np.median(np.concatenate([paper_relative[0], paper_relative[-1],
+                                       paper_relative[:, 0], paper_relative[:, -1]]))
+    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - border
+    if -darkest > lightest:  # dark ink: the share of the paper's light it takes away
+        return np.clip(1.0 - np.exp(paper_relative - border), 0.0, 1.0)
+    return gray
+
+
+def _work_size(image):
+    """An image [h, w] shrunk to at most WORK_SIZE pixels on its longer side."""
+    height, width = image.shape
+    if max(height, width) <= WORK_SIZE:
+        return np.asarray(image, np.float32)
+    scale = WORK_SIZE / max(height, width)
+    return resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def reflectance(gray):
+    """The log of how much light each pixel reflects, [h, w], up to a constant: the
+    brightness [h, w] in [0, 1] with the light falling on the paper taken out.
+
+    Brightness is light times reflectance, so its log is their sum. Light changes gently,
+    even at a shadow's edge; ink changes reflectance within a pixel or two. So the log's
+    changes between neighbours steeper than SHADING_GRADIENT (and those a pixel beside
+    them, an edge's tails) are kept as the ink's, the gentler ones dropped as the light's,
+    and what is kept is integrated back into an image (a Poisson equation, solved with the
+    Fourier transform of the image mirrored, which has no change across its border).
+    """
+    log = np.log(gray + DARK_FLOOR)
+    along_rows, along_cols = np.diff(log, axis=1), np.diff(log, axis=0)
+    smooth = _box_blur(log)  # the paper's grain is no edge: steepness is judged without it
+    steep = np.zeros(log.shape, np.float32)
+    steep[:-1, :-1] = np.hypot(np.diff(smooth, axis=1)[:-1],
+                               np.diff(smooth, axis=0)[:, :-1]) > SHADING_GRADIENT
+    steep = max_filter(steep, 3) > 0
+    along_rows *= steep[:, :-1] & steep[:, 1:]
+    along_cols *= steep[:-1] & steep[1:]
+    divergence = np.zeros_like(log)
+    divergence[:, :-1] += along_rows
+    divergence[:, 1:] -= along_rows
+    divergence[:-1] += along_cols
+    divergence[1:] -= along_cols
+    return _solve_poisson(divergence)
+
+
+def _box_blur(image):
+    """The mean of each 3x3 neighbourhood, the border repeated."""
+    height, width = image.shape
+    padded = np.pad(image, 1, mode="edge")
+    return sum(padded[r:r + height, c:c + width] for r in range(3) for c in range(3)) / 9
+
+
+def _solve_poisson(divergence):
+    """The image [h, w] whose Laplacian is `divergence`, with no change across the border
+    (up to a constant, here zero mean): the mirrored image makes the Fourier transform's
+    wrap-around a reflection."""
+    height, width = divergence.shape
+    mirrored = np.concatenate([divergence, divergence[::-1]], axis=0)
+    mirrored = np.concatenate([mirrored, mirrored[:, ::-1]], axis=1)
+    laplacian = ((2 * np.cos(np.pi * np.arange(2 * height) / height) - 2)[:, None]
+                 + (2 * np.cos(np.pi * np.arange(2 * width) / width) - 2)[None, :])
+    laplacian[0, 0] = 1.0
+    spectrum = np.fft.fft2(mirrored) / laplacian
+    spectrum[0, 0] = 0.0
+    return np.real(np.fft.ifft2(spectrum))[:height, :width].astype(np.float32)
 
 
 def max_filter(image, window):
@@ -136,12 +204,7 @@ def center_in_28x28(digit):
 def ink_strokes(pixels):
     """An image [h, w, channels] in 0..255 -> its strokes as ink in [0, 1], on a zero
     background, at most WORK_SIZE pixels on a side."""
-    height, width = pixels.shape[:2]
-    ink_map = ink(pixels)
-    if max(height, width) > WORK_SIZE:
-        scale = WORK_SIZE / max(height, width)
-        ink_map = resize(ink_map, max(1, round(height * scale)), max(1, round(width * scale)))
-    return normalise_stroke_width(remove_background(ink_map))
+    return normalise_stroke_width(remove_background(ink(pixels)))
 
 
 def digit_28x28(strokes):

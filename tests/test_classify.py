@@ -292,8 +292,10 @@ def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
 
 def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
     ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
-    paper = np.full((80, 80), 235.0)
-    paper[:, 40:] *= 0.45  # the right half in a deep shadow
+    # The right half in a deep shadow, its edge soft as a shadow's is: a change of light
+    # as sharp as a pen's line could be a line (see classify.reflectance).
+    columns = np.arange(80)
+    paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - 40) / 3.0)))
     photo = paper * (1 - 0.7 * ink_map)  # pencil: 70% of the light taken where it lies
     got = prepared(write_png(tmp_path / "shadow.png", np.clip(photo, 0, 255)))
     expected = reference_28x28(ink_map)

@@ -388,7 +388,7 @@ CLASSES_WITH_METHODS = {
 NUMPY_SCALAR_TYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                       "uint64", "intp", "uintp", "float16", "float32", "float64", "complex64",
                       "complex128")
-NUMPY_MODULES = ("numpy", "numpy.random", "numpy.lib", "numpy.lib.stride_tricks",
+NUMPY_MODULES = ("numpy", "numpy.fft", "numpy.random", "numpy.lib", "numpy.lib.stride_tricks",
                  "numpy.linalg", "numpy.testing")
 
 
