@@ -217,6 +217,31 @@ def photo_accuracy(count, run_dir=None, split="test"):
                                          np.reshape(prepared, (count, 784))).argmax(1)
         right.append(predicted == labels)
         print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
+    # Numbers: the same digits, 2 to 4 a photo, read through classify's splitting. A digit
+    # is right when its photo splits into as many digits as it shows and its own reads right.
+    split, start, numbers_right = [], 0, []
+    for jpeg, shown in photos.render_numbers(arrays):
+        try:
+            found = classify.to_mnist_digits(image_files.decode(jpeg))
+        except image_files.ImageError:
+            found = []
+        split.append((start, shown, found))
+        start += shown
+    found = [digit for _, _, digits in split for digit in digits]
+    predicted = mnist_common.predict(cnn_mnist.inference, run_dir,
+                                     np.reshape(found, (len(found), 784))).argmax(1)
+    digits_right, position = np.zeros(count, bool), 0
+    for start, shown, digits in split:
+        if len(digits) == shown:
+            digits_right[start:start + shown] = predicted[position:position + shown] == \
+                labels[start:start + shown]
+        numbers_right.append(digits_right[start:start + shown].all())
+        position += len(digits)
+    right.append(digits_right)
+    print("  %-14s %.1f%% of the digits (%.1f%% of %d numbers read whole; %d split into the "
+          "wrong count)" % (photos.NUMBER_KIND, 100 * digits_right.mean(),
+                           100 * np.mean(numbers_right), len(split),
+                           sum(len(d) != shown for _, shown, d in split)))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
 
 
@@ -237,7 +262,8 @@ def main(argv=None):
                              "redrawn as pen strokes and sent through draw.py's page request")
     parser.add_argument("--photos", type=int, metavar="N", default=None,
                         help="instead: the trained CNN on N simulated photos of each kind "
-                             "(photos.py) of test digits")
+                             "(photos.py) of test digits, and on the same N digits written "
+                             "as numbers, 2 to 4 a photo")
     parser.add_argument("--photo-digits", choices=("test", "validation"), default="test",
                         help="with --photos: the digits to photograph (validation: to tune)")
     parser.add_argument("--run-dir", default=None,

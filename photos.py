@@ -13,14 +13,16 @@ from PIL import Image, ImageDraw, ImageFilter
 import strokes
 
 
-def _paper(size, rng, tint=(235, 235, 230), light=True):
-    """An RGB sheet of paper [size, size, 3] in 0..255: grain, and light falling unevenly."""
-    rows, cols = np.mgrid[0:size, 0:size] / size
+def _paper(size, rng, tint=(235, 235, 230), light=True, width=None):
+    """An RGB sheet of paper [size, width or size, 3] in 0..255: grain, and light falling
+    unevenly."""
+    width = width or size
+    rows, cols = np.mgrid[0:size, 0:width] / max(size, width)
     angle = rng.uniform(0, 2 * np.pi)
     gradient = (np.cos(angle) * cols + np.sin(angle) * rows) * (rng.uniform(0.1, 0.3) if light
                                                                  else 0.0)
     sheet = np.float32(tint)[None, None] * (1 - gradient + gradient.mean())[..., None]
-    sheet += rng.normal(0, 3, (size, size, 1))
+    sheet += rng.normal(0, 3, (size, width, 1))
     return sheet
 
 
@@ -59,18 +61,17 @@ def _ink_from_image(digit, size, thicken=0):
     return np.clip((np.asarray(image, np.float32) / 255.0 - 0.25) * 2.5, 0.0, 1.0)
 
 
-def _photo(pixels, rng, rotate=True, quality=None):
-    """The sheet as a phone's JPEG: turned by a few degrees, compressed.
+def _photo(pixels, rng, rotate=True, quality=None, degrees=6):
+    """The sheet as a phone's JPEG: turned by up to a few degrees, compressed.
 
     The frame is turned, not the sheet pasted into it: the turned image is cropped by a
     tenth on each side, so no corner shows what lies beyond the paper.
     """
     image = Image.fromarray(np.uint8(np.clip(pixels, 0, 255)))
     if rotate:
-        size = image.size[0]
-        margin = size // 10
-        image = image.rotate(rng.uniform(-6, 6), resample=Image.BILINEAR).crop(
-            (margin, margin, size - margin, size - margin))
+        width, height = image.size
+        image = image.rotate(rng.uniform(-degrees, degrees), resample=Image.BILINEAR).crop(
+            (width // 10, height // 10, width - width // 10, height - height // 10))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality or int(rng.integers(35, 90)))
     return buffer.getvalue()
@@ -126,11 +127,48 @@ def squared_paper(digit, rng):
     return _photo(_ink_on(sheet, ink, (30, 30, 40)), rng)
 
 
+def number(digits, rng):
+    """A number: a few digits [n, 784] written in a row with a pen, a gap between each two
+    of 0.12 to 0.35 of their height (digits that touch are not simulated), each a little
+    higher or lower than the last, in a wide photo turned by up to 3 degrees."""
+    height = int(rng.integers(60, 130))  # of each digit's 28x28 box: the digit is 5/7 of it
+    inks = []
+    for digit in digits:
+        ink = _ink_from_image(digit, height, thicken=int(height / 40))
+        columns = np.nonzero(ink.max(axis=0) > 0.1)[0]
+        inks.append(ink[:, columns.min():columns.max() + 1] if len(columns) else ink)
+    gaps = [int(height * rng.uniform(0.12, 0.35)) for _ in inks[1:]] + [0]
+    margin = height // 2
+    width = sum(ink.shape[1] for ink in inks) + sum(gaps) + 2 * margin
+    canvas = np.zeros((height + 2 * margin, width), np.float32)
+    left = margin
+    for ink, gap in zip(inks, gaps):
+        top = margin + int(height * rng.uniform(-0.06, 0.06))
+        canvas[top:top + height, left:left + ink.shape[1]] = np.maximum(
+            canvas[top:top + height, left:left + ink.shape[1]], ink)
+        left += ink.shape[1] + gap
+    sheet = _paper(canvas.shape[0], rng, width=canvas.shape[1])
+    return _photo(_ink_on(sheet, canvas * rng.uniform(0.7, 1.0), (40, 40, 60)), rng, degrees=3)
+
+
 KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
          "coloured ink": coloured, "squared paper": squared_paper}
+NUMBER_KIND = "numbers"  # several digits a photo: see render_numbers()
 
 
 def render(kind, digits, seed=0):
     """JPEG files (bytes) of `digits` [N, 784] as photos of one kind, seeded."""
     rng = np.random.default_rng([seed, list(KINDS).index(kind)])
     return [KINDS[kind](digit, rng) for digit in digits]
+
+
+def render_numbers(digits, seed=0):
+    """Photos of numbers written in a row, made from `digits` [N, 784] in order, 2 to 4 of
+    them a photo: a list of (JPEG bytes, how many digits it shows)."""
+    rng = np.random.default_rng([seed, len(KINDS)])
+    photos, start = [], 0
+    while start < len(digits):
+        count = min(int(rng.integers(2, 5)), len(digits) - start)
+        photos.append((number(digits[start:start + count], rng), count))
+        start += count
+    return photos
