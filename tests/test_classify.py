@@ -268,6 +268,12 @@ def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
         assert photos.render(kind, digits.images[:2]) == first
         pixels = images.decode(first[0])  # a JPEG, as a phone saves it
         assert pixels.shape[2] == 3 and min(pixels.shape[:2]) >= 60
+    numbers = photos.render_numbers(digits.images[:9])
+    assert photos.render_numbers(digits.images[:9]) == numbers
+    assert sum(shown for _, shown in numbers) == 9 and all(2 <= shown <= 4
+                                                          for _, shown in numbers[:-1])
+    for jpeg, shown in numbers:  # each splits into the digits it shows
+        assert len(classify.to_mnist_digits(images.decode(jpeg))) == shown
 
 
 def _stroke_width(image):
@@ -303,6 +309,20 @@ def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
     lit[:, 14:], shaded[:, :14] = 0, 0
     assert got[lit == 1].mean() > 0.8 and got[shaded == 1].mean() > 0.8
     assert (got[expected == 0] < 0.1).mean() > 0.97  # and the shadow's edge is not ink
+
+
+def test_a_photo_mostly_in_shadow_is_still_dark_ink_on_paper(tmp_path):
+    # Most of the border is shadowed paper, darker than mid-grey: the paper is still the
+    # light, and the digit's ink the dark.
+    ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
+    columns = np.arange(80)
+    paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - 20) / 3.0)))
+    photo = paper * (1 - 0.7 * ink_map)
+    photo += np.random.default_rng(0).normal(0, 2, photo.shape)
+    got = prepared(write_png(tmp_path / "shade.png", np.clip(photo, 0, 255)))
+    expected = reference_28x28(ink_map)
+    assert got[expected == 1].mean() > 0.8
+    assert (got[expected == 0] < 0.1).mean() > 0.97
 
 
 def test_faint_squared_paper_is_not_ink(tmp_path):
