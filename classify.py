@@ -4,9 +4,11 @@
     python classify.py my_seven.png photo.jpg  # then ask it
 
 Each image is prepared the way MNIST prepared its digits before the model sees it: ink as
-white on black, the background at zero, strokes far thinner than MNIST's thickened, cropped
-to the ink, scaled to fit 20x20, and placed in 28x28 by its centre of mass. --save-input DIR writes that 28x28 image, to see what the
-model saw. PNG, JPEG, GIF, BMP, TIFF or WebP, read by Pillow (see images.py).
+white on black, measured against the light falling on the paper, the background at zero,
+strokes far thinner than MNIST's thickened, cropped to the ink, scaled to fit 20x20, and
+placed in 28x28 by its centre of mass. A number written in a row is split into its digits.
+--save-input DIR writes the 28x28 images, to see what the model saw. PNG, JPEG, GIF, BMP,
+TIFF or WebP, read by Pillow (see images.py).
 """
 import argparse
 import collections
@@ -164,10 +166,11 @@ def normalise_stroke_width(strokes):
 
 
 def remove_background(ink_map):
-    """Brings the paper to zero: its uneven light and shadows, and its grain, are not ink.
+    """Brings the paper to zero: what is left of its uneven light, and its grain, are not ink.
 
-    The background is what a grey opening leaves: anything wider than a third of the image,
-    which strokes are not but shading is. What stays above it is ink, less a floor above the
+    ink() has taken the light out of dark ink on paper; what it leaves (and the uneven
+    ground of light ink on dark) is what a grey opening leaves: anything wider than a third
+    of the image, which strokes are not. What stays above it is ink, less a floor above the
     paper's grain (median + 6 deviations, and at least INK_FLOOR of the darkest stroke: a
     single speck of grain left over would stretch the crop). Light multiplies: in a shadow,
     paper and ink are both darker, and the ink stands out less; so the ink is then measured
