@@ -219,29 +219,29 @@ def photo_accuracy(count, run_dir=None, split="test"):
         print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
     # Numbers: the same digits, 2 to 4 a photo, read through classify's splitting. A digit
     # is right when its photo splits into as many digits as it shows and its own reads right.
-    split, start, numbers_right = [], 0, []
+    numbers, start = [], 0  # (first digit's index, digits shown, the 28x28s read)
     for jpeg, shown in photos.render_numbers(arrays):
         try:
-            found = classify.to_mnist_digits(image_files.decode(jpeg))
+            read = classify.to_mnist_digits(image_files.decode(jpeg))
         except image_files.ImageError:
-            found = []
-        split.append((start, shown, found))
+            read = []
+        numbers.append((start, shown, read))
         start += shown
-    found = [digit for _, _, digits in split for digit in digits]
+    read = [digit for _, _, digits in numbers for digit in digits]
     predicted = mnist_common.predict(cnn_mnist.inference, run_dir,
-                                     np.reshape(found, (len(found), 784))).argmax(1)
+                                     np.reshape(read, (len(read), 784))).argmax(1)
     digits_right, position = np.zeros(count, bool), 0
-    for start, shown, digits in split:
+    for start, shown, digits in numbers:
         if len(digits) == shown:
-            digits_right[start:start + shown] = predicted[position:position + shown] == \
-                labels[start:start + shown]
-        numbers_right.append(digits_right[start:start + shown].all())
+            digits_right[start:start + shown] = (predicted[position:position + shown]
+                                                 == labels[start:start + shown])
         position += len(digits)
     right.append(digits_right)
     print("  %-14s %.1f%% of the digits (%.1f%% of %d numbers read whole; %d split into the "
           "wrong count)" % (photos.NUMBER_KIND, 100 * digits_right.mean(),
-                           100 * np.mean(numbers_right), len(split),
-                           sum(len(d) != shown for _, shown, d in split)))
+                           100 * np.mean([digits_right[start:start + shown].all()
+                                          for start, shown, _ in numbers]), len(numbers),
+                           sum(len(digits) != shown for _, shown, digits in numbers)))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
 
 

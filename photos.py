@@ -144,8 +144,7 @@ def number(digits, rng):
     left = margin
     for ink, gap in zip(inks, gaps):
         top = margin + int(height * rng.uniform(-0.06, 0.06))
-        canvas[top:top + height, left:left + ink.shape[1]] = np.maximum(
-            canvas[top:top + height, left:left + ink.shape[1]], ink)
+        canvas[top:top + height, left:left + ink.shape[1]] = ink  # the gaps keep them apart
         left += ink.shape[1] + gap
     sheet = _paper(canvas.shape[0], rng, width=canvas.shape[1])
     return _photo(_ink_on(sheet, canvas * rng.uniform(0.7, 1.0), (40, 40, 60)), rng, degrees=3)

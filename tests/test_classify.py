@@ -296,15 +296,21 @@ def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
     assert all(1.8 < width < 3.6 for width in widths), widths
 
 
-def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
+def pencil_seven_in_shadow(tmp_path, edge, grain=0.0):
+    """A pencil 7 on 80x80 paper whose columns right of `edge` lie in a deep shadow, its
+    edge soft as a shadow's is (a change of light as sharp as a pen's line could be a line:
+    see classify.reflectance). Returns what classify made of it, and the 7's reference."""
     ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
-    # The right half in a deep shadow, its edge soft as a shadow's is: a change of light
-    # as sharp as a pen's line could be a line (see classify.reflectance).
     columns = np.arange(80)
-    paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - 40) / 3.0)))
+    paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - edge) / 3.0)))
     photo = paper * (1 - 0.7 * ink_map)  # pencil: 70% of the light taken where it lies
+    photo += np.random.default_rng(0).normal(0, grain, photo.shape) if grain else 0.0
     got = prepared(write_png(tmp_path / "shadow.png", np.clip(photo, 0, 255)))
-    expected = reference_28x28(ink_map)
+    return got, reference_28x28(ink_map)
+
+
+def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
+    got, expected = pencil_seven_in_shadow(tmp_path, edge=40)  # the right half shaded
     lit, shaded = expected.copy(), expected.copy()
     lit[:, 14:], shaded[:, :14] = 0, 0
     assert got[lit == 1].mean() > 0.8 and got[shaded == 1].mean() > 0.8
@@ -314,13 +320,7 @@ def test_a_stroke_half_in_shadow_keeps_its_strength(tmp_path):
 def test_a_photo_mostly_in_shadow_is_still_dark_ink_on_paper(tmp_path):
     # Most of the border is shadowed paper, darker than mid-grey: the paper is still the
     # light, and the digit's ink the dark.
-    ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
-    columns = np.arange(80)
-    paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - 20) / 3.0)))
-    photo = paper * (1 - 0.7 * ink_map)
-    photo += np.random.default_rng(0).normal(0, 2, photo.shape)
-    got = prepared(write_png(tmp_path / "shade.png", np.clip(photo, 0, 255)))
-    expected = reference_28x28(ink_map)
+    got, expected = pencil_seven_in_shadow(tmp_path, edge=20, grain=2.0)
     assert got[expected == 1].mean() > 0.8
     assert (got[expected == 0] < 0.1).mean() > 0.97
 
