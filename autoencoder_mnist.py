@@ -12,9 +12,11 @@ import sys
 
 import numpy as np
 
-import mnist_common
-import plots
-from tf1 import tf
+from tfmnist import flags, pictures
+from tfmnist.command_line import run_main
+from tfmnist.evaluation import Reconstruction, run_in_batches
+from tfmnist.tf1 import tf
+from tfmnist.training import Run
 
 IMAGE_PIXELS = 28 * 28
 ENCODER_SIZES = (128, 64, 10)  # the decoder mirrors them
@@ -69,10 +71,10 @@ def training(loss_op, initial_learning_rate, total_steps):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
-def pictures(run, test, reconstructions, codes):
+def draw_pictures(run, test, reconstructions, codes):
     """Draws the reconstructions and the codes into the run directory and TensorBoard."""
     shown = slice(0, PICTURE_DIGITS)
-    run.add_picture("reconstructions", plots.image_rows(
+    run.add_picture("reconstructions", pictures.image_rows(
         [test.images[shown], reconstructions[shown]], ["test digit", "reconstructed"],
         "the first test digits, and as the autoencoder reproduces them from %d numbers"
         % codes.shape[1]))
@@ -82,23 +84,23 @@ def pictures(run, test, reconstructions, codes):
         centred = codes - codes.mean(axis=0)
         points = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
         axes = ("principal component 1", "principal component 2")
-    run.add_picture("codes", plots.scatter_by_label(
+    run.add_picture("codes", pictures.scatter_by_label(
         points, test.labels, "the %d test digits' codes, coloured by label\n(the labels "
         "play no part in training)" % len(points), *axes))
 
 
 def build_parser():
-    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=20,
-                                      batch_size=100, learning_rate=1e-3)
-    parser.add_argument("--code-size", type=mnist_common.positive_int, default=2,
+    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=20, batch_size=100,
+                               learning_rate=1e-3)
+    parser.add_argument("--code-size", type=flags.positive_int, default=2,
                         help="numbers in the code between the encoder and the decoder")
     return parser
 
 
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
-    args = mnist_common.parse_args(build_parser(), argv, schedule_flags=("code_size",))
-    mnist = mnist_common.load_data(args)
+    args = flags.parse_args(build_parser(), argv, schedule_flags=("code_size",))
+    mnist = flags.load_data(args)
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
@@ -107,29 +109,28 @@ def main(argv=None):
         code, reconstruction = inference(x, args.code_size)
         loss_op = loss(reconstruction, x)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             mnist_common.total_steps(args, mnist))
+                                             flags.total_steps(args, mnist))
 
-        with tf.Session(config=mnist_common.session_config(args)) as sess, \
-                mnist_common.Run(args, sess, mnist,
-                                 mnist_common.Reconstruction(x, reconstruction),
-                                 learning_rate=learning_rate) as run:
-            epoch = mnist.train.epochs_completed
-            for step in run.steps():  # from the restored global step (0 in a new run)
+        with tf.Session(config=flags.session_config(args)) as sess, \
+                Run(args, sess, mnist, Reconstruction(x, reconstruction), learning_rate) as run:
+            if run.restoring:  # --resume or --eval-only: the run's last checkpoint
+                run.restore()
+            else:
+                sess.run(tf.global_variables_initializer())
+            for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, _ = mnist.train.next_batch(args.batch_size)  # no labels
                 _, loss_value = sess.run([train_step, loss_op], feed_dict={x: batch_xs})
                 run.record(loss_value)
-                last_step = step + 1 == run.total_steps
-                if (step + 1) % args.log_every == 0 or last_step:
-                    run.log_progress(step + 1)
-                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
-                    epoch = mnist.train.epochs_completed
-                    run.validate(step + 1)
-                    run.save(step + 1)
-            result = run.finish()
-            codes = mnist_common.run_in_batches(sess, code, x, mnist.test.images)
-            pictures(run, mnist.test, result["test_reconstructions"], codes)
-            return dict(result, test_codes=codes)
+                if run.log_due(step):  # every --log-every steps, and the last
+                    run.log_progress(step)
+                if run.epoch_ended(step):  # and the last step
+                    run.validate(step)
+                    run.save(step)
+            metrics = run.finish()
+            codes = run_in_batches(sess, code, x, mnist.test.images)
+            draw_pictures(run, mnist.test, metrics["test_reconstructions"], codes)
+    return dict(metrics, test_codes=codes)
 
 
 if __name__ == "__main__":
-    mnist_common.run_main(main, sys.argv[0])
+    run_main(main, sys.argv[0])

@@ -16,10 +16,9 @@ import sys
 import numpy as np
 
 import mlp_mnist
-import mnist_common
-import plots
-import rundir
-from tf1 import tf
+from tfmnist import checkpoints, flags, pictures, rundirs
+from tfmnist.command_line import run_main
+from tfmnist.tf1 import tf
 
 
 def pre_activations(run_dir, images, args):
@@ -30,25 +29,25 @@ def pre_activations(run_dir, images, args):
         layers = mlp_mnist.parameters(args.hidden, args.init_stddev, args.batch_norm)
         _, values = mlp_mnist.forward(layers, x, activation=args.activation)
         with tf.Session() as sess:
-            mnist_common.restore(sess, tf.train.Saver(), run_dir)
+            checkpoints.restore(sess, tf.train.Saver(), run_dir, tf.global_variables())
             return sess.run(values, feed_dict={x: images})
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="batch_norm_demo.py", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--depth", type=mnist_common.positive_int, default=7,
+    parser.add_argument("--depth", type=flags.positive_int, default=7,
                         help="hidden layers")
-    parser.add_argument("--width", type=mnist_common.positive_int, default=30,
+    parser.add_argument("--width", type=flags.positive_int, default=30,
                         help="units in each hidden layer")
     parser.add_argument("--activation", choices=mlp_mnist.ACTIVATIONS, default="tanh")
-    parser.add_argument("--init-stddev", type=mnist_common.positive_float, default=1.0,
+    parser.add_argument("--init-stddev", type=flags.positive_float, default=1.0,
                         help="the initial weights' standard deviation")
-    parser.add_argument("--epochs", type=mnist_common.positive_float, default=2.0)
-    parser.add_argument("--learning-rate", type=mnist_common.positive_float, default=0.01)
-    parser.add_argument("--batch-size", type=mnist_common.positive_int, default=100)
+    parser.add_argument("--epochs", type=flags.positive_float, default=2.0)
+    parser.add_argument("--learning-rate", type=flags.positive_float, default=0.01)
+    parser.add_argument("--batch-size", type=flags.positive_int, default=100)
     parser.add_argument("--data-dir", default=None, help="as for the training scripts")
-    parser.add_argument("--validation-size", type=mnist_common.non_negative_int, default=5000,
+    parser.add_argument("--validation-size", type=flags.non_negative_int, default=5000,
                         help="the validation images, on which the pre-activations are drawn")
     parser.add_argument("--run-dir", default=None,
                         help="where the two runs and the pictures go (default: the next "
@@ -59,7 +58,7 @@ def build_parser():
 def main(argv=None):
     """Trains the two nets; returns {"without"/"with": their figures} and the picture paths."""
     args = build_parser().parse_args(argv)
-    run_dir = args.run_dir or rundir.new_numbered(rundir.script_runs(__file__))
+    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
     common = ["--hidden", ",".join([str(args.width)] * args.depth),
               "--activation", args.activation, "--init-stddev", str(args.init_stddev),
               "--epochs", str(args.epochs), "--learning-rate", str(args.learning_rate),
@@ -70,26 +69,26 @@ def main(argv=None):
     results, distributions, losses = {}, {}, {}
     for name, extra in (("without batch norm", []), ("with batch norm", ["--batch-norm"])):
         print("=== %s" % name, flush=True)
-        flags = common + extra + ["--run-dir", os.path.join(run_dir, name.replace(" ", "_"))]
-        results[name] = mlp_mnist.main(flags)
-        trained = mlp_mnist.build_parser().parse_args(flags)
-        validation = mnist_common.load_data(trained).validation.images
+        run_flags = common + extra + ["--run-dir", os.path.join(run_dir, name.replace(" ", "_"))]
+        results[name] = mlp_mnist.main(run_flags)
+        trained = mlp_mnist.build_parser().parse_args(run_flags)
+        validation = flags.load_data(trained).validation.images
         distributions[name] = pre_activations(results[name]["run_dir"], validation, trained)
         losses[name] = (np.arange(1, len(results[name]["losses"]) + 1),
-                        plots.smoothed(results[name]["losses"], 20))
-    pictures = {
-        "pre_activations": plots.histograms(
+                        pictures.smoothed(results[name]["losses"], 20))
+    drawn = {
+        "pre_activations": pictures.histograms(
             distributions, "each layer's pre-activations on the validation images after "
             "training:\n%d %s layers of %d, initial weights of standard deviation %g"
             % (args.depth, args.activation, args.width, args.init_stddev),
             shade=(-2, 2, "where %s is not saturated" % args.activation)
             if args.activation != "relu" else None),
-        "loss_curves": plots.curves(losses, "training loss (running mean of 20 steps)",
-                                    "step", "cross-entropy", log_y=True)}
+        "loss_curves": pictures.curves(losses, "training loss (running mean of 20 steps)",
+                                       "step", "cross-entropy", log_y=True)}
     paths = {}
-    for name, png in pictures.items():
+    for name, png in drawn.items():
         paths[name] = os.path.join(run_dir, name + ".png")
-        rundir.write_atomically(paths[name], png)
+        rundirs.write_atomically(paths[name], png)
     for name, result in results.items():
         spread = [float(np.std(layer)) for layer in distributions[name]]
         print("%s: validation accuracy %.4f, test accuracy %.4f; pre-activations' standard "
@@ -101,4 +100,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    mnist_common.run_main(main, sys.argv[0])
+    run_main(main, sys.argv[0])

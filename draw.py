@@ -22,27 +22,28 @@ import sys
 
 import numpy as np
 
-import classify
-import images
-import mnist_common
-import rundir
-from tf1 import tf
+from tfmnist import checkpoints, classifiers, image_files, rundirs
+from tfmnist.command_line import UsageError, run_main
+from tfmnist.digits import to_mnist
+from tfmnist.tf1 import tf
 
-PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "draw.html")
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmnist", "draw.html")
 MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
 
 
 class Model:
-    """A trained classifier, restored once into a session of its own."""
+    """A trained classifier, as its run trained it, restored once into a session of its own."""
 
-    def __init__(self, name, module, run_dir):
+    def __init__(self, name, run_dir):
         self.name, self.run_dir = name, run_dir
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.x = tf.placeholder(tf.float32, [None, 784], name="x")
-            self.probabilities = tf.nn.softmax(module.inference(self.x))
+            logits = classifiers.inference_of(name, run_dir)(self.x)
+            self.probabilities = tf.nn.softmax(logits)
             self.session = tf.Session(graph=self.graph)
-            self.checkpoint = mnist_common.restore(self.session, tf.train.Saver(), run_dir)
+            self.checkpoint = checkpoints.restore(self.session, tf.train.Saver(), run_dir,
+                                                  tf.global_variables())
         self.graph.finalize()  # requests only run it: nothing may add to it
 
     def classify(self, image):
@@ -52,17 +53,22 @@ class Model:
 
 def load_models(run_dirs=None):
     """({name: Model} of every classifier with a trained run, {name: the command that trains
-    it} of the others). run_dirs: {name: run directory} to use instead of the newest."""
-    models, missing = {}, {}
-    for name, module in classify.MODELS.items():
-        script = module.__name__
-        run_dir = (run_dirs or {}).get(name) or rundir.newest(rundir.script_runs(script),
-                                                                with_checkpoint=True)
-        if run_dir is None:
-            missing[name] = "python %s.py" % script
-        else:
-            models[name] = Model(name, module, run_dir)
-    return models, missing
+    it} of the others). run_dirs: {name: run directory} to use instead of the newest.
+
+    A run that cannot be loaded (a damaged checkpoint) is said on stderr, and its model is
+    left out: the others are still served."""
+    loaded, missing = {}, {}
+    for name, script in classifiers.SCRIPTS.items():
+        run_dir = (run_dirs or {}).get(name) or rundirs.newest(rundirs.script_runs(script),
+                                                                 with_checkpoint=True)
+        try:
+            if run_dir is not None:
+                loaded[name] = Model(name, run_dir)
+                continue
+        except (UsageError, rundirs.RunDirError) as e:
+            print("draw.py: %s left out: %s" % (name, e), file=sys.stderr)
+        missing[name] = "python %s.py" % script
+    return loaded, missing
 
 
 def answer(models, body):
@@ -83,12 +89,12 @@ def answer(models, body):
     except (binascii.Error, ValueError):
         return 400, {"error": "the image is not valid base64"}
     try:
-        prepared = classify.to_mnist(images.decode(data))
-    except images.ImageError as e:
+        prepared = to_mnist(image_files.decode(data))
+    except image_files.ImageError as e:
         return 422, {"error": str(e)}
     return 200, {
         "input": "data:image/png;base64," + base64.b64encode(
-            images.encode_png(prepared)).decode(),
+            image_files.encode_png(prepared)).decode(),
         "models": {name: {"digit": int(np.argmax(p)), "probabilities": [float(v) for v in p]}
                    for name, p in ((name, model.classify(prepared))
                                    for name, model in models.items())}}
@@ -158,9 +164,9 @@ def serve(host, port, models, missing, quiet=False):
         server = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
-            raise mnist_common.UsageError("port %d on %s is in use: choose another with --port"
+            raise UsageError("port %d on %s is in use: choose another with --port"
                                           % (port, host))
-        raise mnist_common.UsageError("cannot listen on %s:%d: %s" % (host, port,
+        raise UsageError("cannot listen on %s:%d: %s" % (host, port,
                                                                       e.strerror or e))
     server.daemon_threads = True
     return server
@@ -181,8 +187,8 @@ def main(argv=None):
         build_parser().error("--port %d is not a port number (1 to 65535)" % args.port)
     models, missing = load_models()
     if not models:
-        raise mnist_common.UsageError("no trained model in %s: train one first, e.g. `python "
-                                      "cnn_mnist.py`" % rundir.RUNS_DIR)
+        raise UsageError("no trained model in %s: train one first, e.g. `python cnn_mnist.py`"
+                         % rundirs.RUNS_DIR)
     server = serve(args.host, args.port, models, missing)
     for name, model in models.items():
         print("%s: %s" % (name, model.checkpoint))
@@ -197,4 +203,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    mnist_common.run_main(main, sys.argv[0], trains=False)
+    run_main(main, sys.argv[0], trains=False)

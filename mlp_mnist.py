@@ -10,8 +10,13 @@ write in TF2 style. The same network, the same batches, the same optimizer:
 """
 import sys
 
-import mnist_common
-from tf1 import eager_mode, tf
+import numpy as np
+
+from tfmnist import flags
+from tfmnist.command_line import run_main
+from tfmnist.evaluation import BATCH_SIZE, Classifier, evaluation
+from tfmnist.tf1 import eager_mode, tf
+from tfmnist.training import Run
 
 IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
@@ -85,9 +90,10 @@ def forward(layers, x, keep_prob=1.0, is_training=False, activation="relu"):
     return tf.matmul(h, layers[-1]["weights"]) + layers[-1]["biases"], pre_activations
 
 
-def inference(x):
-    """The default model, images [batch, 784] -> logits, as classify.py and predict() ask."""
-    return forward(parameters(), x)[0]
+def inference(x, hidden=(256, 128), activation="relu", batch_norm=False):
+    """The model as a run's MODEL_FLAGS shape it, images [batch, 784] -> logits, evaluating:
+    what --eval-only, classify.py and draw.py rebuild."""
+    return forward(parameters(hidden, batch_norm=batch_norm), x, activation=activation)[0]
 
 
 def loss(logits, labels, kind="xent"):
@@ -112,15 +118,15 @@ def optimizer_of(kind, initial_learning_rate, global_step, total_steps):
 
 
 def build_parser():
-    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=20,
-                                      batch_size=100, learning_rate=None)
-    parser.add_argument("--hidden", type=mnist_common.sizes, default=(256, 128),
+    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=20, batch_size=100,
+                               learning_rate=None)
+    parser.add_argument("--hidden", type=flags.sizes, default=(256, 128),
                         help="the hidden layers' sizes, comma-separated")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                         help="the hidden layers' activation function")
-    parser.add_argument("--init-stddev", type=mnist_common.non_negative_float, default=0.0,
+    parser.add_argument("--init-stddev", type=flags.non_negative_float, default=0.0,
                         help="the initial weights' standard deviation (0: He, sqrt(2 / fan-in))")
-    parser.add_argument("--keep-prob", type=mnist_common.probability, default=0.8,
+    parser.add_argument("--keep-prob", type=flags.probability, default=0.8,
                         help="dropout: probability of keeping each hidden unit while training")
     parser.add_argument("--batch-norm", action="store_true",
                         help="batch normalization between each hidden matmul and activation")
@@ -133,20 +139,21 @@ def build_parser():
 
 
 DEFAULT_LEARNING_RATES = {"xent": 1e-3, "mse": 5.0}  # each chosen on validation
-SCHEDULE_FLAGS = ("hidden", "activation", "init_stddev", "keep_prob", "batch_norm", "loss")
+MODEL_FLAGS = ("hidden", "activation", "batch_norm")  # inference()'s: the network's shape
+SCHEDULE_FLAGS = ("init_stddev", "keep_prob", "loss", "eager")
 
 
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
     parser = build_parser()
-    args = mnist_common.parse_args(parser, argv, schedule_flags=SCHEDULE_FLAGS)
+    args = flags.parse_args(parser, argv, schedule_flags=SCHEDULE_FLAGS, model_flags=MODEL_FLAGS)
     if args.eager and args.resume:
         # Its checkpoints hold the weights (for --eval-only and classify.py), not Adam's
         # moments, which TF1's optimizers make only at their first step in eager mode.
         parser.error("--resume continues graph-mode runs only; an --eager run starts afresh")
     if args.learning_rate is None:
         args.learning_rate = DEFAULT_LEARNING_RATES[args.loss]
-    mnist = mnist_common.load_data(args)
+    mnist = flags.load_data(args)
     if args.eager:
         return train_eager(args, mnist)
 
@@ -162,30 +169,31 @@ def main(argv=None):
         loss_op = loss(logits, y_, args.loss)
         global_step = tf.train.get_or_create_global_step()
         optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
-                                                mnist_common.total_steps(args, mnist))
+                                                flags.total_steps(args, mnist))
         train_step = optimizer.minimize(loss_op, global_step=global_step)
-        correct_count, accuracy = mnist_common.evaluation(logits, y_)
+        correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(config=mnist_common.session_config(args)) as sess, \
-                mnist_common.Run(args, sess, mnist,
-                                 mnist_common.Classifier(x, y_, logits, correct_count),
-                                 learning_rate=learning_rate) as run:
-            epoch = mnist.train.epochs_completed
-            for step in run.steps():  # from the restored global step (0 in a new run)
+        with tf.Session(config=flags.session_config(args)) as sess, \
+                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
+                    learning_rate) as run:
+            if run.restoring:  # --resume or --eval-only: the run's last checkpoint
+                run.restore()
+            else:
+                sess.run(tf.global_variables_initializer())
+            for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 _, loss_value, batch_accuracy = sess.run(
                     [train_step, loss_op, accuracy],
                     feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob,
                                is_training: True})
                 run.record(loss_value)
-                last_step = step + 1 == run.total_steps
-                if (step + 1) % args.log_every == 0 or last_step:
-                    run.log_progress(step + 1, batch_accuracy)
-                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
-                    epoch = mnist.train.epochs_completed
-                    run.validate(step + 1)
-                    run.save(step + 1)
-            return run.finish()
+                if run.log_due(step):  # every --log-every steps, and the last
+                    run.log_progress(step, batch_accuracy)
+                if run.epoch_ended(step):  # and the last step
+                    run.validate(step)
+                    run.save(step)
+            metrics = run.finish()
+    return metrics
 
 
 def initial_values(args):
@@ -217,7 +225,7 @@ def train_eager(args, mnist):
         variables = [v for layer in layers for v in layer.values() if v.trainable]
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
-                                                mnist_common.total_steps(args, mnist))
+                                                flags.total_steps(args, mnist))
 
         @tf.function
         def train_step(images, labels):
@@ -235,23 +243,46 @@ def train_eager(args, mnist):
             return forward(layers, images, 1.0, tf.constant(False), args.activation)[0]
 
         saved = [v for layer in layers for v in layer.values()] + [global_step]
-        with mnist_common.Run(args, None, mnist, mnist_common.Classifier(None, None, logits_of),
-                              learning_rate=learning_rate, variables=saved,
-                              global_step=global_step) as run:
-            epoch = mnist.train.epochs_completed
+        # No session: the variables hold their values from the start, and are read, not run.
+        with Run(args, EagerSession(), mnist, EagerClassifier(logits_of), learning_rate,
+                 variables=saved, global_step=global_step) as run:
+            if run.restoring:  # --eval-only: the run's last checkpoint
+                run.restore()
             for step in run.steps():
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 loss_value, batch_accuracy = train_step(batch_xs, batch_ys)
                 run.record(loss_value.numpy())
-                last_step = step + 1 == run.total_steps
-                if (step + 1) % args.log_every == 0 or last_step:
-                    run.log_progress(step + 1, batch_accuracy.numpy())
-                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
-                    epoch = mnist.train.epochs_completed
-                    run.validate(step + 1)
-                    run.save(step + 1)
+                if run.log_due(step):
+                    run.log_progress(step, batch_accuracy.numpy())
+                if run.epoch_ended(step):
+                    run.validate(step)
+                    run.save(step)
             return run.finish()
 
 
+class EagerSession:
+    """What the training harness asks of a Session, in eager mode: a value is read, as
+    tensor.numpy(), and there is no graph to show in TensorBoard."""
+    graph = None
+
+    def run(self, value):
+        return (value() if callable(value) else value).numpy()  # a decaying rate is a function
+
+
+class EagerClassifier(Classifier):
+    """The accuracy of a function from images to logits, in batches, without placeholders."""
+
+    def __init__(self, logits_of):
+        super().__init__(None, None, logits_of, None)
+
+    def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
+        logits = np.concatenate([self.logits(dataset.images[start:start + batch_size]).numpy()
+                                 for start in range(0, dataset.num_examples, batch_size)])
+        return float((logits.argmax(axis=1) == dataset.labels).mean()), logits
+
+    def variables(self, candidates):
+        return list(candidates)  # eager mode saves no optimizer state
+
+
 if __name__ == "__main__":
-    mnist_common.run_main(main, sys.argv[0])
+    run_main(main, sys.argv[0])

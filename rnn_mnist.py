@@ -8,13 +8,17 @@ equations in lstm_cell(), and unrolled over the rows in the graph.
 """
 import sys
 
-import mnist_common
-from tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
+from tfmnist import flags
+from tfmnist.command_line import run_main
+from tfmnist.evaluation import Classifier, evaluation
+from tfmnist.tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
+from tfmnist.training import Run
 
 NUM_STEPS = 28  # rows, read one per time step
 ROW_PIXELS = 28  # inputs per time step
 NUM_UNITS = 128
 NUM_CLASSES = 10
+MODEL_FLAGS = ()  # the flags that shape inference(): none, the architecture is fixed
 FORGET_BIAS = 1.0  # starts the forget gate near 1: remember by default, early in training
 
 
@@ -105,17 +109,17 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm):
 
 
 def build_parser():
-    parser = mnist_common.make_parser(__file__, __doc__.splitlines()[0], epochs=10,
-                                      batch_size=256, learning_rate=3e-3)
-    parser.add_argument("--clip-norm", type=mnist_common.positive_float, default=5.0,
+    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=10, batch_size=256,
+                               learning_rate=3e-3)
+    parser.add_argument("--clip-norm", type=flags.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
     return parser
 
 
 def main(argv=None):
-    """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
-    args = mnist_common.parse_args(build_parser(), argv, schedule_flags=("clip_norm",))
-    mnist = mnist_common.load_data(args)
+    """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
+    args = flags.parse_args(build_parser(), argv, schedule_flags=("clip_norm",))
+    mnist = flags.load_data(args)
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
@@ -125,30 +129,31 @@ def main(argv=None):
         logits = inference(x)
         loss_op = loss(logits, y_)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             mnist_common.total_steps(args, mnist),
+                                             flags.total_steps(args, mnist),
                                              args.clip_norm)
-        correct_count, accuracy = mnist_common.evaluation(logits, y_)
+        correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(config=mnist_common.session_config(args)) as sess, \
-                mnist_common.Run(args, sess, mnist,
-                                 mnist_common.Classifier(x, y_, logits, correct_count),
-                                 learning_rate=learning_rate) as run:
-            epoch = mnist.train.epochs_completed
-            for step in run.steps():  # from the restored global step (0 in a new run)
+        with tf.Session(config=flags.session_config(args)) as sess, \
+                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
+                    learning_rate) as run:
+            if run.restoring:  # --resume or --eval-only: the run's last checkpoint
+                run.restore()
+            else:
+                sess.run(tf.global_variables_initializer())
+            for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 _, loss_value, batch_accuracy = sess.run(
                     [train_step, loss_op, accuracy],
                     feed_dict={x: batch_xs, y_: batch_ys})
                 run.record(loss_value)
-                last_step = step + 1 == run.total_steps
-                if (step + 1) % args.log_every == 0 or last_step:
-                    run.log_progress(step + 1, batch_accuracy)
-                if mnist.train.epochs_completed > epoch or last_step:  # once per epoch
-                    epoch = mnist.train.epochs_completed
-                    run.validate(step + 1)
-                    run.save(step + 1)
-            return run.finish()
+                if run.log_due(step):  # every --log-every steps, and the last
+                    run.log_progress(step, batch_accuracy)
+                if run.epoch_ended(step):  # and the last step
+                    run.validate(step)
+                    run.save(step)
+            metrics = run.finish()
+    return metrics
 
 
 if __name__ == "__main__":
-    mnist_common.run_main(main, sys.argv[0])
+    run_main(main, sys.argv[0])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_DIR)
+sys.path[:0] = [REPO_DIR, os.path.join(REPO_DIR, "tools")]  # photos.py, strokes.py
 
 import input_data  # noqa: E402
 

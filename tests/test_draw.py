@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import tiny_flags
-import classify
 import draw
-import images
 import input_data
-import rundir
 import softmax_mnist
 import strokes
+from tfmnist import image_files, rundirs
+from tfmnist.command_line import run_main
+from tfmnist.digits import to_mnist
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def trained_runs(shared_tiny_dir, tmp_path_factory):
 @pytest.fixture
 def server(trained_runs, monkeypatch):
     """draw.py's server on a free port of 127.0.0.1; yields (host, port)."""
-    monkeypatch.setattr(rundir, "RUNS_DIR", trained_runs)
+    monkeypatch.setattr(rundirs, "RUNS_DIR", trained_runs)
     models, missing = draw.load_models()
     assert list(models) == ["softmax"] and set(missing) == {"cnn", "rnn", "mlp"}
     httpd = draw.serve("127.0.0.1", 0, models, missing, quiet=True)
@@ -74,7 +74,7 @@ def test_a_drawing_is_answered_by_every_trained_model(server, shared_tiny_dir):
     assert name == "softmax" and len(answer["probabilities"]) == 10
     assert answer["digit"] == int(np.argmax(answer["probabilities"]))
     assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-5)
-    seen = images.decode(base64.b64decode(reply["input"].split(",", 1)[1]))
+    seen = image_files.decode(base64.b64decode(reply["input"].split(",", 1)[1]))
     assert seen.shape == (28, 28, 1) and seen.max() == 255  # the input, as the models saw it
     status, loaded = request(server, "GET", "/models")
     assert loaded["missing"]["cnn"] == "python cnn_mnist.py" and "softmax" in loaded["models"]
@@ -84,8 +84,8 @@ def test_the_page_and_the_classify_command_prepare_alike(server, shared_tiny_dir
     png = a_drawn_digit(shared_tiny_dir, 3)
     _, reply = request(server, "POST", "/classify", classify_request(png))
     (tmp_path / "drawn.png").write_bytes(png)
-    prepared = classify.to_mnist(classify.read_image(str(tmp_path / "drawn.png")))
-    seen = images.decode(base64.b64decode(reply["input"].split(",", 1)[1]))[..., 0]
+    prepared = to_mnist(image_files.read_image(str(tmp_path / "drawn.png")))
+    seen = image_files.decode(base64.b64decode(reply["input"].split(",", 1)[1]))[..., 0]
     np.testing.assert_array_equal(seen, np.round(prepared * 255))
 
 
@@ -108,7 +108,7 @@ def test_bad_requests_get_a_clear_error_and_the_server_goes_on(server, shared_ti
                                                                path, body, headers, status,
                                                                words):
     if body == "BLANK":
-        body = classify_request(images.encode_png(np.ones((280, 280))))  # white: nothing drawn
+        body = classify_request(image_files.encode_png(np.ones((280, 280))))  # white: nothing drawn
     if headers:  # a body announced too large: refused before it is read
         connection = http.client.HTTPConnection(*server, timeout=30)
         connection.putrequest(method, path)
@@ -136,10 +136,9 @@ def test_fifty_concurrent_requests(server, shared_tiny_dir):
 
 
 def test_a_busy_port_is_one_line(server, trained_runs, capsys):
-    import mnist_common
 
     with pytest.raises(SystemExit) as exit_info:
-        mnist_common.run_main(lambda: draw.main(["--port", str(server[1])]), "draw.py",
+        run_main(lambda: draw.main(["--port", str(server[1])]), "draw.py",
                               trains=False)
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == (
@@ -203,7 +202,7 @@ def test_drawing_on_the_page_shows_the_answer_and_the_input(server, tmp_path):
         assert browser.execute_script("return arguments[0].naturalWidth", preview) == 28
         screenshot = tmp_path / "page.png"
         assert browser.save_screenshot(str(screenshot))
-        pixels = images.read_image(str(screenshot))
+        pixels = image_files.read_image(str(screenshot))
         assert pixels.shape[0] > 300 and pixels.std() > 10  # not blank
         browser.find_element(By.ID, "clear").click()
         assert browser.find_elements(By.CSS_SELECTOR, ".model") == []

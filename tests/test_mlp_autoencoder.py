@@ -8,11 +8,12 @@ import pytest
 from conftest import interrupt_at_call, tiny_flags
 import autoencoder_mnist
 import batch_norm_demo
-import classify
 import input_data
 import mlp_mnist
-import mnist_common
-from tf1 import tf
+from tfmnist import checkpoints, classifiers
+from tfmnist.command_line import UsageError
+from tfmnist.evaluation import predict
+from tfmnist.tf1 import tf
 
 # Dropout off: its random masks differ between the modes, everything else is the same.
 EXACT = ["--keep-prob", "1", "--steps", "12"]
@@ -35,9 +36,9 @@ def test_an_eager_run_is_evaluated_and_classified_from_its_checkpoint(shared_tin
     evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only", "--eager"))
     assert evaluated["test_accuracy"] == eager["test_accuracy"]
     test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
-    logits = mnist_common.predict(mlp_mnist.inference, str(tmp_path), test.images)
+    logits = predict(mlp_mnist.inference, str(tmp_path), test.images)
     np.testing.assert_allclose(logits, eager["test_logits"], rtol=1e-4, atol=1e-4)
-    assert classify.model_run_dir("mlp", str(tmp_path)) == str(tmp_path)
+    assert classifiers.run_dir_of("mlp", str(tmp_path)) == str(tmp_path)
 
 
 def test_an_eager_run_is_not_resumed(shared_tiny_dir, tmp_path, capsys):
@@ -72,7 +73,7 @@ def _trained_batch_norm_graph(shared_tiny_dir, run_dir):
         layers = mlp_mnist.parameters(batch_norm=True)
         logits, _ = mlp_mnist.forward(layers, x, is_training=is_training)
         sess = tf.Session(graph=graph)
-        mnist_common.restore(sess, tf.train.Saver(), str(run_dir))
+        checkpoints.restore(sess, tf.train.Saver(), str(run_dir), tf.global_variables())
     return x, is_training, layers, logits, sess
 
 
@@ -153,5 +154,5 @@ def test_the_code_size_is_a_flag_and_restores(shared_tiny_dir, tmp_path):
     evaluated = autoencoder_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only",
                                                   "--code-size", "8"))
     assert evaluated["test_reconstruction_error"] == trained["test_reconstruction_error"]
-    with pytest.raises(mnist_common.UsageError, match="does not fit this model"):
+    with pytest.raises(UsageError, match="does not fit this model"):
         autoencoder_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))

@@ -7,10 +7,11 @@ from conftest import interrupt_at_call, tiny_flags
 import cnn_mnist
 import input_data
 import mlp_mnist
-import mnist_common
 import rnn_mnist
 import softmax_mnist
-from tf1 import tf
+from tfmnist.command_line import UsageError
+from tfmnist.evaluation import predict
+from tfmnist.tf1 import tf
 
 SCRIPTS = {"softmax": softmax_mnist, "mlp": mlp_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist}
 # Enough steps on the tiny data (500 training images, batches of 50) to beat chance by far.
@@ -55,7 +56,7 @@ def test_restored_checkpoint_gives_the_same_predictions(script, shared_tiny_dir,
     module = SCRIPTS[script]
     trained = module.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5"))
     test_images = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test.images
-    restored = mnist_common.predict(module.inference, str(tmp_path), test_images)
+    restored = predict(module.inference, str(tmp_path), test_images)
     np.testing.assert_allclose(restored, trained["test_logits"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(restored.argmax(1), trained["test_logits"].argmax(1))
     evaluated = module.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
@@ -86,12 +87,12 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(script, shared_tiny_di
 
 
 def test_eval_only_without_a_checkpoint_is_a_clear_error(script, shared_tiny_dir, tmp_path):
-    with pytest.raises(mnist_common.UsageError, match="no checkpoint in .*: train first"):
+    with pytest.raises(UsageError, match="no checkpoint in .*: train first"):
         SCRIPTS[script].main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
 
 
 def test_a_checkpoint_of_another_script_is_refused(shared_tiny_dir, tmp_path):
     softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "1"))
-    with pytest.raises(mnist_common.UsageError, match="does not fit this model: it has no "
+    with pytest.raises(UsageError, match="does not fit this model: it has no "
                                                       "variable conv1/weights"):
         cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))

@@ -1,7 +1,10 @@
 """The scripts in a real Jupyter kernel, as people study them: each main called twice in one
 kernel, and `%run SCRIPT --help`, where TF1 tutorials with absl flags used to break."""
+import inspect
 import json
+import os
 import re
+import textwrap
 
 import nbformat
 import pytest
@@ -9,6 +12,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO_DIR
+import cnn_mnist
 
 SCRIPTS = ("softmax_mnist", "mlp_mnist", "cnn_mnist", "rnn_mnist")
 
@@ -17,7 +21,7 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
     flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
              "--steps", "3", "--log-every", "1000"]
     # The runs go where they go by default, runs/SCRIPT/N, with runs/ in the temporary directory.
-    cells = ["import sys\nsys.path.insert(0, %r)\nimport rundir\nrundir.RUNS_DIR = %r"
+    cells = ["import sys\nsys.path.insert(0, %r)\nfrom tfmnist import rundirs\nrundirs.RUNS_DIR = %r"
              % (REPO_DIR, str(tmp_path / "runs"))]
     for script in SCRIPTS:
         cells.append(
@@ -53,3 +57,50 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
         assert len(printed) == 2 and printed[1] == "%.4f" % float(result)
     assert "usage: cnn_mnist.py" in outputs[5] and "--keep-prob" in outputs[5]
     assert re.search(r"^test accuracy: [01]\.\d{4}$", outputs[6], re.M)
+
+
+def readme_python_blocks(section):
+    """The ```python blocks of a README section (## TITLE), in order."""
+    with open(os.path.join(REPO_DIR, "README.md")) as f:
+        text = f.read()
+    body = text[text.index("\n## %s\n" % section):]
+    body = body[:body.find("\n## ", 4)]
+    return re.findall(r"```python\n(.*?)```", body, re.S)
+
+
+def cnn_loop_source():
+    """cnn_mnist.main's graph and loop, from `with tf.Graph()` to `metrics = run.finish()`,
+    dedented to the first line's level."""
+    source = inspect.getsource(cnn_mnist.main)
+    start = source.index("    with tf.Graph().as_default():")
+    end = source.index("metrics = run.finish()\n") + len("metrics = run.finish()\n")
+    return textwrap.dedent(source[start:end])
+
+
+def test_the_readme_shows_cnn_mnists_own_loop():
+    [loop] = readme_python_blocks("The lessons")
+    assert textwrap.indent(loop, " " * 8) in cnn_loop_source()
+    *_, pasted = readme_python_blocks("In a notebook")
+    assert pasted.startswith(cnn_loop_source())
+
+
+def test_the_readme_notebook_blocks_run_as_written(tmp_path):
+    blocks = readme_python_blocks("In a notebook")
+    assert len(blocks) == 3
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(block)
+                                               for block in blocks])
+    # In the repository, as the README says; --no-save writes nothing there.
+    before = sorted(os.listdir(REPO_DIR))
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": REPO_DIR}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail("a README block failed:\n%s" % error)
+    outputs = ["".join(output.get("text", "") + output.get("data", {}).get("text/plain", "")
+                       for output in cell.outputs) for cell in notebook.cells]
+    assert re.search(r"^test accuracy: 0\.\d{4}$", outputs[0], re.M)
+    assert re.search(r"^step 100/100 ", outputs[2], re.M)
+    accuracy = float(re.findall(r"^test accuracy: (0\.\d{4})$", outputs[2], re.M)[0])
+    assert accuracy > 0.8  # 100 steps of the CNN
+    assert sorted(os.listdir(REPO_DIR)) == before

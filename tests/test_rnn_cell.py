@@ -2,7 +2,7 @@
 import numpy as np
 
 import rnn_mnist
-from tf1 import tf
+from tfmnist.tf1 import tf
 
 
 def sigmoid(z):

@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 
 from conftest import tiny_flags
-import rundir
 import softmax_mnist
+from tfmnist import rundirs
 
 STARTUP_SECONDS = 90
 
@@ -91,5 +91,5 @@ def test_tensorboard_serves_a_runs_scalars_and_images(shared_tiny_dir, tensorboa
                              tag="training_curves", sample=0))
     png = get(base, "/data/plugin/images/individualImage?" + entry["query"])
     assert png == (run_dir / "training_curves.png").read_bytes()
-    with open(run_dir / rundir.METRICS_FILE) as f:
+    with open(run_dir / rundirs.METRICS_FILE) as f:
         assert json.load(f)["global_step"] == 2

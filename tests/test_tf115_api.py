@@ -30,7 +30,7 @@ import numpy
 import pytest
 
 from conftest import REPO_DIR
-from tf1 import tf
+from tfmnist.tf1 import tf
 
 MANIFEST_FILE = os.path.join(REPO_DIR, "tools", "api_manifest.txt")
 # Names the project gives instances of these classes (a leading underscore aside).
@@ -57,6 +57,7 @@ MANIFEST = load_manifest()
 
 def project_files():
     files = sorted(glob.glob(os.path.join(REPO_DIR, "*.py"))
+                   + glob.glob(os.path.join(REPO_DIR, "tfmnist", "*.py"))
                    + glob.glob(os.path.join(REPO_DIR, "tools", "*.py")))
     assert any(f.endswith("cnn_mnist.py") for f in files)
     return files
@@ -73,7 +74,7 @@ class Checker(ast.NodeVisitor):
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 child.parent = node
-            if isinstance(node, ast.ImportFrom) and node.module == "tf1":
+            if isinstance(node, ast.ImportFrom) and node.module in ("tf1", "tfmnist.tf1"):
                 for alias in node.names:
                     if alias.name == "tf":
                         self.roots[alias.asname or "tf"] = "tf"
@@ -241,19 +242,19 @@ def test_the_code_uses_only_what_tensorflow_1_15_and_numpy_1_18_have(path):
 
 @pytest.mark.parametrize("snippet, problem", [
     # Each was in the code once, and runs on TensorFlow 2.21 but not on 1.15 / NumPy 1.18.
-    ("from tf1 import tf\npng = tf.io.encode_png(pixels)",
+    ("from tfmnist.tf1 import tf\npng = tf.io.encode_png(pixels)",
      "tf.io.encode_png is not in TensorFlow 1.15"),
     ("import tensorflow.compat.v1 as tf1\ntf1.compat.v2.image.resize(x, [2, 2])",
      "tf.compat.v2 is not in TensorFlow 1.15"),
     ("import numpy as np\nnp.lib.stride_tricks.sliding_window_view(a, 3)",
      "np.lib.stride_tricks.sliding_window_view is not in NumPy 1.18"),
-    ("from tf1 import tf\ntf.nn.dropout(h, rate=0.5, keep=1)",
+    ("from tfmnist.tf1 import tf\ntf.nn.dropout(h, rate=0.5, keep=1)",
      "tf.nn.dropout has no parameter keep in TensorFlow 1.15"),
-    ("from tf1 import tf\nsaver = tf.train.Saver()\nsaver.save(sess, 'x', step=1)",
+    ("from tfmnist.tf1 import tf\nsaver = tf.train.Saver()\nsaver.save(sess, 'x', step=1)",
      "tf.train.Saver.save has no parameter step in TensorFlow 1.15"),
-    ("from tf1 import tf\nwith tf.Session() as s:\n    s.run_all(x)",
+    ("from tfmnist.tf1 import tf\nwith tf.Session() as s:\n    s.run_all(x)",
      "tf.Session has no method run_all in TensorFlow 1.15"),
-    ("from tf1 import tf\ntf.Summary.Value(tag='a', simple=1.0)",
+    ("from tfmnist.tf1 import tf\ntf.Summary.Value(tag='a', simple=1.0)",
      "tf.Summary.Value has no parameter simple in TensorFlow 1.15"),
 ])
 def test_the_check_finds_what_1_15_lacks(snippet, problem):
@@ -264,10 +265,10 @@ def test_the_check_finds_what_1_15_lacks(snippet, problem):
 def test_the_check_finds_positional_arguments_that_change_meaning(monkeypatch):
     """tf.math.in_top_k takes (targets, predictions) in TensorFlow 2's own API: were the
     installed compat.v1 to do the same, a positional call would swap them unseen."""
-    assert check_source("from tf1 import tf\ntf.nn.in_top_k(logits, labels, 1)") == []
+    assert check_source("from tfmnist.tf1 import tf\ntf.nn.in_top_k(logits, labels, 1)") == []
     monkeypatch.setattr(sys.modules[__name__], "_installed_params",
                         lambda path: ["targets", "predictions", "k"])
-    assert check_source("from tf1 import tf\ntf.nn.in_top_k(logits, labels, 1)") == [
+    assert check_source("from tfmnist.tf1 import tf\ntf.nn.in_top_k(logits, labels, 1)") == [
         "<snippet>:2: tf.nn.in_top_k: positional argument 1 is predictions in TensorFlow 1.15 "
         "but targets here: pass it by name",
         "<snippet>:2: tf.nn.in_top_k: positional argument 2 is targets in TensorFlow 1.15 but "

@@ -1,7 +1,7 @@
 """MNIST digits redrawn as a person draws them on draw.py's page: their skeletons traced
 with the page's round pen, black on a white 280x280 canvas.
 
-benchmark.py --draw-strokes sends such drawings through the page's own request path, to see
+tools/benchmark.py draw-strokes sends such drawings through the page's own request path, to see
 how the models read drawn digits beside the same digits as MNIST arrays.
 """
 import io
@@ -9,30 +9,10 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tfmnist.morphology import NEIGHBOURS, skeleton
+
 CANVAS_SIZE = 280  # the page's canvas
-PEN_WIDTH = 20  # the page's pen (draw.html's PEN_WIDTH)
-_NEIGHBOURS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
-
-
-def skeleton(ink):
-    """Zhang and Suen's thinning of a binary image [h, w]: its strokes, one pixel wide."""
-    image = np.pad(ink.astype(bool), 1)
-    changed = True
-    while changed:
-        changed = False
-        for step in (0, 1):
-            p = [np.roll(image, (-dr, -dc), axis=(0, 1)) for dr, dc in _NEIGHBOURS]
-            neighbours = sum(n.astype(int) for n in p)
-            transitions = sum((~p[i] & p[(i + 1) % 8]).astype(int) for i in range(8))
-            if step == 0:
-                spare = ~(p[0] & p[2] & p[4]) & ~(p[2] & p[4] & p[6])
-            else:
-                spare = ~(p[0] & p[2] & p[6]) & ~(p[0] & p[4] & p[6])
-            remove = image & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & spare
-            if remove.any():
-                image &= ~remove
-                changed = True
-    return image[1:-1, 1:-1]
+PEN_WIDTH = 20  # the page's pen (tfmnist/draw.html's PEN_WIDTH)
 
 
 def drawn(digit, pen_width=PEN_WIDTH, threshold=0.5, canvas_size=CANVAS_SIZE):
@@ -48,7 +28,7 @@ def drawn(digit, pen_width=PEN_WIDTH, threshold=0.5, canvas_size=CANVAS_SIZE):
         centre = ((col + 0.5) * scale, (row + 0.5) * scale)
         pen.ellipse([centre[0] - radius, centre[1] - radius, centre[0] + radius,
                      centre[1] + radius], fill=0)  # the round cap and joins
-        for dr, dc in _NEIGHBOURS[:4]:  # each link once
+        for dr, dc in NEIGHBOURS[:4]:  # each link once
             r, c = row + dr, col + dc
             if not (0 <= r < 28 and 0 <= c < 28 and bones[r, c]):
                 continue

@@ -1,19 +1,20 @@
-"""Runs the training scripts with their defaults: test figure, wall time, images per second.
+"""Measures the project: training figures and speed, and how well the CNN reads other digits.
+The training scripts run beside their PyTorch peers; the CNN reads digits that are not arrays.
 
-These are the figures of the README's tables.
+    python tools/benchmark.py train [softmax mlp cnn ...] [--torch-python PYTHON]
+    python tools/benchmark.py paired cnn rnn --torch-python PYTHON [--rounds 5] [--batch-size N]
+    python tools/benchmark.py classify-png 1000   # MNIST test digits as PNG files
+    python tools/benchmark.py draw-strokes 1000   # ... redrawn as pen strokes on draw.py's page
+    python tools/benchmark.py photos 200          # ... in simulated phone photos
 
-Each script runs as `python SCRIPT` in a fresh process, as the next numbered run in
+train runs each script as `python SCRIPT` in a fresh process, as the next numbered run in
 runs/SCRIPT/, so the wall time includes TensorFlow's import, the data load and the
 evaluation, as a user sees it; the figures come from the metrics.json the run writes. With
 --torch-python, the PyTorch peers in ../shared/bench run in the same sitting: these machines
 are shared and noisy, so only figures taken side by side compare.
 
-    python benchmark.py [softmax mlp cnn ...] [--torch-python /tmp/peer-torch/bin/python]
-    python benchmark.py cnn rnn --torch-python PYTHON --paired 5   # throughput only
-    python benchmark.py --classify-png 1000   # the trained CNN on MNIST digits as PNG files
-
 The speed of these machines drifts by tens of percent over minutes, longer than one full
-training run, so a peer run just after a script may meet another speed. --paired R compares
+training run, so a peer run just after a script may meet another speed. paired compares
 throughput alone: R rounds, each a short training run of the script (5 warm-up steps, then
 60 timed ones, as the peers do) right beside a run of its peer; it prints the medians.
 """
@@ -29,9 +30,14 @@ import time
 
 import numpy as np
 
-import rundir
+TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(TOOLS_DIR)
+sys.path[:0] = [REPO_DIR, TOOLS_DIR]  # the project's modules, and photos.py and strokes.py
 
-REPO_DIR = os.path.dirname(os.path.abspath(__file__))
+import input_data  # noqa: E402
+from tfmnist import flags, rundirs  # noqa: E402
+from tfmnist.command_line import run_main  # noqa: E402
+
 # Each model: its script, and the flags that pick it (the defaults otherwise).
 MODELS = {
     "softmax": ("softmax_mnist.py", []),
@@ -57,14 +63,14 @@ def script_metrics(script, extra_args, run_dir):
                              "--run-dir", run_dir], capture_output=True, text=True, cwd=REPO_DIR)
     if result.returncode != 0:
         sys.exit("benchmark.py: %s failed:\n%s" % (script, result.stderr.strip()))
-    with open(os.path.join(run_dir, rundir.METRICS_FILE)) as f:
+    with open(os.path.join(run_dir, rundirs.METRICS_FILE)) as f:
         return json.load(f)
 
 
 def run_script(script, extra_args):
     """Runs a training script as its next numbered run in runs/; returns (its test figure as
     text, wall seconds, training images/s)."""
-    run_dir = rundir.new_numbered(rundir.script_runs(script))
+    run_dir = rundirs.new_numbered(rundirs.script_runs(script))
     start = time.perf_counter()
     metrics = script_metrics(script, extra_args, run_dir)
     wall = time.perf_counter() - start
@@ -87,10 +93,11 @@ def run_peer(python, peer, batch_size):
     return float(match.group(1))
 
 
-def paired_throughput(model, torch_python, rounds):
-    """Alternates short runs of a script and of its peer; returns (script, peer) images/s
-    lists, one figure per round, each from the 60 steps after 5 warm-up steps."""
-    peer, batch_size = PEERS[model]
+def paired_throughput(model, torch_python, rounds, batch_size):
+    """Alternates short runs of a script and of its peer at batch_size; returns (script,
+    peer) images/s lists, one figure per round, each from the 60 steps after 5 warm-up
+    steps."""
+    peer = PEERS[model][0]
     script_rates, peer_rates = [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as run_dir:
@@ -109,28 +116,30 @@ def paired_throughput(model, torch_python, rounds):
     return script_rates, peer_rates
 
 
+def test_digits(count, split="test"):
+    """(images [count, 784], labels) of the first `count` MNIST digits of a split."""
+    digits = getattr(input_data.read_data_sets(download=False), split)
+    return digits.images[:count], digits.labels[:count]
+
+
 def cnn_on_arrays(images, run_dir=None):
     """(the CNN's run directory, its answers for images [N, 784] as arrays); run_dir: the
     CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint)."""
-    import classify  # TensorFlow, only for the modes that ask the CNN
-    import cnn_mnist
-    import mnist_common
+    from tfmnist import classifiers
+    from tfmnist.evaluation import predict
 
-    run_dir = classify.model_run_dir("cnn", run_dir)
-    return run_dir, mnist_common.predict(cnn_mnist.inference, run_dir, images).argmax(1)
+    run_dir = classifiers.run_dir_of("cnn", run_dir)
+    return run_dir, predict(classifiers.inference_of("cnn", run_dir), run_dir, images).argmax(1)
 
 
 def classify_png(count, run_dir=None):
     """The CNN's accuracy on the first `count` MNIST test digits written as PNG files, white
-    on black as in MNIST and inverted, then read back through classify.py.
+    on black as in MNIST and inverted, then read by classify.py's classify() as one digit
+    each."""
+    import classify
+    from tfmnist import image_files
 
-    run_dir: the CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint).
-    """
-    import images as image_files
-    import input_data
-
-    test = input_data.read_data_sets(download=False).test
-    images, labels = test.images[:count], test.labels[:count]
+    images, labels = test_digits(count)
     run_dir, on_arrays = cnn_on_arrays(images, run_dir)
     print("CNN on %d MNIST test digits: %.2f%% as arrays" % (count, 100 * (on_arrays == labels)
                                                             .mean()))
@@ -140,15 +149,14 @@ def classify_png(count, run_dir=None):
             for index, image in enumerate(pixels):
                 paths.append(os.path.join(directory, "%05d.png" % index))
                 image_files.save_png(image.reshape(28, 28), paths[-1])
-            result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "classify.py"),
-                                     "--run-dir", run_dir, *paths],
-                                    capture_output=True, text=True, cwd=REPO_DIR)
-            predicted = {line.split(": ")[0]: int(line.split(": ")[1].split()[0])
-                         for line in result.stdout.splitlines()}
-            correct = sum(predicted.get(path) == label for path, label in zip(paths, labels))
-            agree = sum(predicted.get(path) == p for path, p in zip(paths, on_arrays))
+            readings = classify.classify(paths, "cnn", run_dir, one_digit=True)
+            predicted = np.array([-1 if isinstance(reading, str)
+                                  else reading.probabilities[0].argmax()
+                                  for reading in readings.values()])
             print("  as PNG files, %s, through classify.py: %.2f%% (the same answer as on the "
-                  "arrays for %.2f%%)" % (name, 100 * correct / count, 100 * agree / count))
+                  "arrays for %.2f%%)" % (name, 100 * (predicted == labels).mean(),
+                                          100 * (predicted == on_arrays).mean()))
+    return (predicted == labels).mean()
 
 
 def draw_strokes(count, run_dir=None):
@@ -159,16 +167,12 @@ def draw_strokes(count, run_dir=None):
     import threading
     import urllib.request
 
-    import cnn_mnist
     import draw
-    import input_data
     import strokes
 
-    test = input_data.read_data_sets(download=False).test
-    images, labels = test.images[:count], test.labels[:count]
+    images, labels = test_digits(count)
     run_dir, on_arrays = cnn_on_arrays(images, run_dir)
-    server = draw.serve("127.0.0.1", 0, {"cnn": draw.Model("cnn", cnn_mnist, run_dir)}, {},
-                        quiet=True)
+    server = draw.serve("127.0.0.1", 0, {"cnn": draw.Model("cnn", run_dir)}, {}, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/classify" % server.server_address[1]
     drawn = []
@@ -192,17 +196,16 @@ def photo_accuracy(count, run_dir=None, split="test"):
     """The CNN on `count` simulated photos of each kind (photos.py) made from MNIST digits it
     never trained on, read through classify.py's preparation, beside the same digits as
     arrays."""
-    import classify
-    import cnn_mnist
-    import images as image_files
-    import input_data
-    import mnist_common
     import photos
+    from tfmnist import classifiers, image_files
+    from tfmnist.digits import to_mnist, to_mnist_digits
+    from tfmnist.evaluation import predict
 
     digits = getattr(input_data.read_data_sets(download=False), split)
     chosen = np.random.default_rng(0).choice(digits.num_examples, count, replace=False)
     arrays, labels = digits.images[chosen], digits.labels[chosen]
     run_dir, on_arrays = cnn_on_arrays(arrays, run_dir)
+    inference = classifiers.inference_of("cnn", run_dir)
     print("CNN (%s) on %d %s digits: %.1f%% as arrays" % (run_dir, count, split,
                                                          100 * (on_arrays == labels).mean()))
     right = []
@@ -210,10 +213,10 @@ def photo_accuracy(count, run_dir=None, split="test"):
         prepared = []
         for jpeg in photos.render(kind, arrays):
             try:
-                prepared.append(classify.to_mnist(image_files.decode(jpeg)))
+                prepared.append(to_mnist(image_files.decode(jpeg)))
             except image_files.ImageError:
                 prepared.append(np.zeros((28, 28), np.float32))  # counted as wrong below
-        predicted = mnist_common.predict(cnn_mnist.inference, run_dir,
+        predicted = predict(inference, run_dir,
                                          np.reshape(prepared, (count, 784))).argmax(1)
         right.append(predicted == labels)
         print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
@@ -222,13 +225,13 @@ def photo_accuracy(count, run_dir=None, split="test"):
     numbers, start = [], 0  # (first digit's index, digits shown, the 28x28s read)
     for jpeg, shown in photos.render_numbers(arrays):
         try:
-            read = classify.to_mnist_digits(image_files.decode(jpeg))
+            read = to_mnist_digits(image_files.decode(jpeg))
         except image_files.ImageError:
             read = []
         numbers.append((start, shown, read))
         start += shown
     read = [digit for _, _, digits in numbers for digit in digits]
-    predicted = mnist_common.predict(cnn_mnist.inference, run_dir,
+    predicted = predict(inference, run_dir,
                                      np.reshape(read, (len(read), 784))).argmax(1)
     digits_right, position = np.zeros(count, bool), 0
     for start, shown, digits in numbers:
@@ -245,75 +248,17 @@ def photo_accuracy(count, run_dir=None, split="test"):
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", metavar="MODEL",
-                        help="which scripts to run: %s (default: all)" % ", ".join(SCRIPTS))
-    parser.add_argument("--torch-python", default=None,
-                        help="a Python with PyTorch, to run the peers in ../shared/bench")
-    parser.add_argument("--script-args", default="",
-                        help="extra flags for every script, e.g. '--epochs 1'")
-    parser.add_argument("--classify-png", type=int, metavar="N", default=None,
-                        help="instead: classify the first N MNIST test digits as PNG files "
-                             "with the trained CNN (the newest run in runs/cnn_mnist/, or "
-                             "--run-dir)")
-    parser.add_argument("--draw-strokes", type=int, metavar="N", default=None,
-                        help="instead: the trained CNN on the first N MNIST test digits "
-                             "redrawn as pen strokes and sent through draw.py's page request")
-    parser.add_argument("--photos", type=int, metavar="N", default=None,
-                        help="instead: the trained CNN on N simulated photos of each kind "
-                             "(photos.py) of test digits, and on the same N digits written "
-                             "as numbers, 2 to 4 a photo")
-    parser.add_argument("--photo-digits", choices=("test", "validation"), default="test",
-                        help="with --photos: the digits to photograph (validation: to tune)")
-    parser.add_argument("--run-dir", default=None,
-                        help="with --classify-png, --draw-strokes or --photos: the CNN run")
-    parser.add_argument("--paired", type=int, metavar="R", default=None,
-                        help="instead: compare training throughput with the PyTorch peers "
-                             "over R alternating rounds of short runs (needs --torch-python)")
-    args = parser.parse_args(argv)
-    if args.paired is not None and (args.paired < 1 or not args.torch_python):
-        parser.error("--paired needs a number of rounds of at least 1, and --torch-python")
-    if args.classify_png:
-        return classify_png(args.classify_png, args.run_dir)
-    if args.draw_strokes:
-        return draw_strokes(args.draw_strokes, args.run_dir)
-    if args.photos:
-        return photo_accuracy(args.photos, args.run_dir, args.photo_digits)
-    for model in args.models:
-        if model not in SCRIPTS:
-            parser.error("unknown model %r: choose from %s" % (model, ", ".join(SCRIPTS)))
-    models = args.models or list(SCRIPTS)
-
-    if args.paired:
-        if not any(model in PEERS for model in models):
-            parser.error("--paired: none of %s has a PyTorch peer" % ", ".join(models))
-        rows = []
-        for model in [model for model in models if model in PEERS]:
-            print("%d rounds of %s beside %s ..." % (args.paired, SCRIPTS[model],
-                                                    PEERS[model][0]), flush=True)
-            rows.append((model, *paired_throughput(model, args.torch_python, args.paired)))
-        print("\n| script | batch | images/s, median (range) | peer images/s, median (range) "
-              "| ratio of medians |")
-        print("| --- | --- | --- | --- | --- |")
-        for model, script_rates, peer_rates in rows:
-            script_median, peer_median = (statistics.median(r) for r in (script_rates,
-                                                                           peer_rates))
-            print("| %s | %d | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f |" % (
-                SCRIPTS[model], PEERS[model][1], script_median, min(script_rates),
-                max(script_rates), peer_median, min(peer_rates), max(peer_rates),
-                script_median / peer_median))
-        return rows
-
+def train(models, torch_python=None, script_args=()):
+    """Runs each model's script with its defaults; prints the table of the README."""
     rows = []
     for model in models:
-        script, flags = MODELS[model]
-        command = " ".join([script, *flags])
+        script, model_flags = MODELS[model]
+        command = " ".join([script, *model_flags])
         print("running %s ..." % command, flush=True)
-        figure, wall, images_per_s = run_script(script, flags + args.script_args.split())
+        figure, wall, images_per_s = run_script(script, model_flags + list(script_args))
         peer = None
-        if args.torch_python and model in PEERS:
-            peer = run_peer(args.torch_python, *PEERS[model])
+        if torch_python and model in PEERS:
+            peer = run_peer(torch_python, *PEERS[model])
         rows.append((command, figure, wall, images_per_s, peer))
 
     print("\n| command | test figure | wall time | training images/s | PyTorch peer images/s |")
@@ -324,5 +269,89 @@ def main(argv=None):
     return rows
 
 
+def paired(models, torch_python, rounds, batch_size=None):
+    """Compares throughput with the peers over alternating rounds; prints the table."""
+    rows = []
+    for model in models:
+        size = batch_size or PEERS[model][1]
+        print("%d rounds of %s beside %s at batch %d ..." % (rounds, SCRIPTS[model],
+                                                            PEERS[model][0], size), flush=True)
+        rows.append((model, size, *paired_throughput(model, torch_python, rounds, size)))
+    print("\n| script | batch | images/s, median (range) | peer images/s, median (range) "
+          "| ratio of medians |")
+    print("| --- | --- | --- | --- | --- |")
+    for model, size, script_rates, peer_rates in rows:
+        script_median, peer_median = (statistics.median(r) for r in (script_rates, peer_rates))
+        print("| %s | %d | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.2f |" % (
+            SCRIPTS[model], size, script_median, min(script_rates), max(script_rates),
+            peer_median, min(peer_rates), max(peer_rates), script_median / peer_median))
+    return rows
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def python_with_torch(path):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise argparse.ArgumentTypeError("%r is not a Python interpreter one can run" % path)
+        return path
+
+    def model_names(known):
+        def parse(name):
+            if name not in known:
+                raise argparse.ArgumentTypeError("%r is not one of %s" % (name, ", ".join(known)))
+            return name
+        return parse
+
+    train_parser = commands.add_parser("train", help="run the training scripts with their "
+                                                     "defaults: the README's table")
+    train_parser.add_argument("models", nargs="*", metavar="MODEL", type=model_names(SCRIPTS),
+                              help="which to run: %s (default: all)" % ", ".join(SCRIPTS))
+    train_parser.add_argument("--torch-python", type=python_with_torch, default=None,
+                              help="a Python with PyTorch, to run the peers in ../shared/bench")
+    train_parser.add_argument("--script-args", default="",
+                              help="extra flags for every script, e.g. '--epochs 1'")
+
+    paired_parser = commands.add_parser("paired", help="training throughput beside the "
+                                                       "PyTorch peers, in alternating rounds")
+    paired_parser.add_argument("models", nargs="+", metavar="MODEL", type=model_names(PEERS),
+                               help="which to compare: %s" % ", ".join(PEERS))
+    paired_parser.add_argument("--torch-python", type=python_with_torch, required=True,
+                               help="a Python with PyTorch, to run the peers in ../shared/bench")
+    paired_parser.add_argument("--rounds", type=flags.positive_int, default=5,
+                               help="alternating rounds of short runs")
+    paired_parser.add_argument("--batch-size", type=flags.positive_int, default=None,
+                               help="the batch size of both sides (default: the script's)")
+
+    for name, what in (("classify-png", "MNIST test digits as PNG files, read by classify.py"),
+                       ("draw-strokes", "MNIST test digits redrawn as pen strokes and sent "
+                                        "through draw.py's page request"),
+                       ("photos", "simulated photos of each kind (tools/photos.py), and the "
+                                  "same digits written as numbers, 2 to 4 a photo")):
+        command = commands.add_parser(name, help="the trained CNN on " + what)
+        command.add_argument("count", type=flags.positive_int, metavar="N",
+                             help="digits to read")
+        command.add_argument("--run-dir", default=None,
+                             help="the CNN's run (default: the newest in runs/cnn_mnist/)")
+        if name == "photos":
+            command.add_argument("--digits", choices=("test", "validation"), default="test",
+                                 help="the digits to photograph (validation: to tune)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return train(args.models or list(SCRIPTS), args.torch_python, args.script_args.split())
+    if args.command == "paired":
+        return paired(args.models, args.torch_python, args.rounds, args.batch_size)
+    if args.command == "classify-png":
+        return classify_png(args.count, args.run_dir)
+    if args.command == "draw-strokes":
+        return draw_strokes(args.count, args.run_dir)
+    return photo_accuracy(args.count, args.run_dir, args.digits)
+
+
 if __name__ == "__main__":
-    main()
+    run_main(main, sys.argv[0], trains=False)

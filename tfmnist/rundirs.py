@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 
-REPO_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
 CONFIG_FILE = "config.json"  # the flags the run was started with, written as it starts
 METRICS_FILE = "metrics.json"  # its figures, written when it finishes
@@ -104,6 +104,9 @@ class Lock:
         try:
             self._file = open(self.path, "a+")
         except OSError as e:
+            if os.path.isdir(self.path):
+                raise RunDirError("%s, the lock file of the run directory, is a directory: "
+                                  "remove it" % self.path)
             raise RunDirError("cannot write in %s: %s" % (run_dir, e.strerror or e))
         if not _try_lock(self._file):
             self._file.seek(0)
@@ -234,14 +237,13 @@ def read_config(run_dir):
         with open(path) as f:
             config = json.load(f)
     except FileNotFoundError:
-        raise RunDirError("%s is missing: it holds the flags the run was started with, which "
-                          "--resume must match" % path)
+        raise RunDirError("%s is missing: it holds the flags the run was started with" % path)
     except (OSError, ValueError) as e:
-        raise RunDirError("%s is damaged (%s): it holds the flags the run was started with, "
-                          "which --resume must match" % (path, getattr(e, "strerror", None) or e))
+        raise RunDirError("%s is damaged (%s): it holds the flags the run was started with"
+                          % (path, getattr(e, "strerror", None) or e))
     if not isinstance(config, dict):
         raise RunDirError("%s is damaged (not a JSON object): it holds the flags the run was "
-                          "started with, which --resume must match" % path)
+                          "started with" % path)
     return config
 
 

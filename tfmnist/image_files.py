@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-import rundir
+from tfmnist import rundirs
 
 MAX_FILE_BYTES = 50 << 20
 MAX_PIXELS = 50_000_000  # a larger image is refused before it is decoded
@@ -111,7 +111,7 @@ def png_shape(png):
 def save_png(image, path):
     """Writes a grey image [height, width] in [0, 1] as an 8-bit PNG, atomically."""
     try:
-        rundir.write_atomically(path, encode_png(image))
+        rundirs.write_atomically(path, encode_png(image))
     except OSError as e:
         raise ImageError("cannot write %s: %s" % (path, e.strerror or e))
 

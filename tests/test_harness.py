@@ -1,0 +1,118 @@
+"""The shared harness's contracts: a model served as its run trained it, a run that writes
+nothing, the loop's schedule, and no process-wide change at import."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import REPO_DIR, tiny_flags
+import draw
+import input_data
+import mlp_mnist
+import softmax_mnist
+from tfmnist import classifiers, rundirs
+from tfmnist.evaluation import Classifier, predict
+
+
+@pytest.mark.parametrize("model_flags", [["--activation", "tanh"], ["--activation", "sigmoid"],
+                                         ["--hidden", "64"], ["--batch-norm"]])
+def test_a_model_is_served_as_its_run_trained_it(shared_tiny_dir, tmp_path, model_flags):
+    trained = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "20",
+                                        *model_flags))
+    test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
+    inference = classifiers.inference_of("mlp", str(tmp_path))
+    served = predict(inference, str(tmp_path), test.images)
+    np.testing.assert_allclose(served, trained["test_logits"], rtol=1e-5, atol=1e-5)
+
+
+def test_draw_serves_every_model_beside_an_mlp_of_another_shape(shared_tiny_dir, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))
+    flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
+             "--steps", "3"]
+    softmax_mnist.main(flags)
+    mlp_mnist.main(flags + ["--hidden", "64", "--batch-norm"])
+    models, missing = draw.load_models()
+    assert sorted(models) == ["mlp", "softmax"] and sorted(missing) == ["cnn", "rnn"]
+
+
+def test_eval_only_refuses_other_model_flags_than_the_run_had(shared_tiny_dir, tmp_path):
+    from tfmnist.command_line import UsageError
+
+    mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3", "--activation", "tanh"))
+    with pytest.raises(UsageError, match=r"--eval-only with other model flags than .* was "
+                                         r"started with: --activation relu \(was tanh\)"):
+        mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
+    evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only",
+                                          "--activation", "tanh"))
+    assert evaluated["global_step"] == 3
+
+
+def test_an_eager_run_is_evaluated_in_graph_mode(shared_tiny_dir, tmp_path):
+    trained = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5", "--eager"))
+    evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
+    assert evaluated["global_step"] == 5
+    assert evaluated["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
+
+
+def test_no_save_trains_and_writes_nothing(shared_tiny_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(tmp_path)
+    result = softmax_mnist.main(["--data-dir", shared_tiny_dir, "--validation-size", "100",
+                                 "--batch-size", "50", "--steps", "12", "--no-save"])
+    assert result["run_dir"] is None and result["checkpoint"] is None
+    assert result["global_step"] == 12 and len(result["losses"]) == 12
+    assert os.listdir(tmp_path) == []
+    assert "nothing is written (--no-save)" in capsys.readouterr().out
+
+
+def test_the_loop_validates_at_each_epochs_end_and_logs_every_n(shared_tiny_dir, tmp_path,
+                                                                capsys):
+    # 500 training images in batches of 75: epochs end inside steps 7, 14 and 20 (the last).
+    result = softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--epochs", "3",
+                                           "--batch-size", "75", "--log-every", "6"))
+    assert [v["step"] for v in result["validations"]] == [7, 14, 20]
+    assert [line["step"] for line in result["progress"]] == [6, 12, 18, 20]
+    assert "step 20/20" in capsys.readouterr().out
+
+
+def test_evaluation_honours_its_batch_size(shared_tiny_dir):
+    test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
+
+    class CountingSession:
+        batches = []
+
+        def run(self, fetches, feed_dict):
+            size = len(next(iter(feed_dict.values())))
+            self.batches.append(size)
+            return [size // 2, np.zeros((size, 10), np.float32)]
+
+    sess = CountingSession()
+    accuracy, logits = Classifier("x", "y_", "logits", "count").evaluate(sess, test, 64)
+    assert sess.batches == [64, 64, 64, 8] and logits.shape == (200, 10)
+    assert accuracy == sum(size // 2 for size in sess.batches) / 200
+
+
+def test_importing_the_harness_changes_nothing_process_wide():
+    code = ("import threading\nhook = threading.excepthook\n"
+            "import cnn_mnist, classify, draw\n"
+            "from tfmnist import training\n"
+            "assert threading.excepthook is hook, threading.excepthook\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO_DIR)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_run_quiets_the_log_writer_thread_only_while_it_runs(shared_tiny_dir, tmp_path,
+                                                                monkeypatch):
+    hook = threading.excepthook
+    during = []
+    next_batch = input_data.DataSet.next_batch
+    monkeypatch.setattr(input_data.DataSet, "next_batch", lambda self, *args, **kwargs: (
+        during.append(threading.excepthook), next_batch(self, *args, **kwargs))[1])
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3"))
+    assert len(during) == 3 and all(h is not hook for h in during)
+    assert threading.excepthook is hook

@@ -1,0 +1,42 @@
+"""The programs as commands: a bad flag, file or checkpoint is one line on stderr and exit 2;
+Ctrl-C (or SIGTERM) is one line that says what was kept, and exit 130."""
+import os
+import signal
+import sys
+
+import input_data
+from tfmnist.rundirs import RunDirError
+
+
+class UsageError(Exception):
+    """A flag, directory or checkpoint the run cannot use; the message says which and why."""
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # `timeout` and `kill` stop a run as cleanly as Ctrl-C does
+
+
+def run_main(main, script, trains=True):
+    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2.
+
+    trains: the command trains, so an interruption says what happened to its checkpoints
+    (the training harness tells, on the KeyboardInterrupt, which checkpoint it left).
+    """
+    prog = os.path.basename(script)
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        main()
+    except (input_data.DataError, UsageError, RunDirError) as e:
+        print("%s: error: %s" % (prog, e), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt as e:
+        kept = getattr(e, "checkpoint", None)
+        if not trains or not hasattr(e, "checkpoint"):
+            what = ""
+        elif kept:
+            what = "; the last checkpoint saved, %s, is complete (--resume continues from it)" \
+                % kept
+        else:
+            what = "; no checkpoint had been saved, so the run left nothing behind"
+        print("\n%s: interrupted%s" % (prog, what), file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,45 @@
+"""One digit's ink, prepared as MNIST prepared its digits: cropped to the ink, scaled to fit
+20x20, and placed in 28x28 by its centre of mass."""
+import numpy as np
+
+from tfmnist.image_files import resize
+from tfmnist.ink import ink_strokes
+from tfmnist.number_splitting import split_digits
+
+DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
+IMAGE_SIZE = 28  # ... centred by mass in 28x28
+
+
+def digit_28x28(strokes):
+    """One digit's strokes -> the 28x28 float32 array in [0, 1] MNIST would make of it:
+    cropped to the ink, scaled to fit 20x20, centred by its mass."""
+    rows, cols = np.nonzero(strokes)
+    digit = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = DIGIT_BOX / max(digit.shape)
+    digit = resize(digit, max(1, round(digit.shape[0] * scale)),
+                   max(1, round(digit.shape[1] * scale)))
+    return center_in_28x28(np.clip(digit, 0.0, 1.0))
+
+
+def to_mnist(pixels):
+    """An image [h, w, channels] in 0..255 -> the 28x28 float32 array in [0, 1] MNIST would
+    make of all its ink, taken as one digit."""
+    return digit_28x28(ink_strokes(pixels))
+
+
+def center_in_28x28(digit):
+    """Places a digit of at most 20x20 in 28x28 so that its centre of mass is in the middle."""
+    rows, cols = np.indices(digit.shape)
+    mass = digit.sum()
+    top = int(round((IMAGE_SIZE - 1) / 2 - (rows * digit).sum() / mass))
+    left = int(round((IMAGE_SIZE - 1) / 2 - (cols * digit).sum() / mass))
+    top = min(max(top, 0), IMAGE_SIZE - digit.shape[0])
+    left = min(max(left, 0), IMAGE_SIZE - digit.shape[1])
+    canvas = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    canvas[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    return canvas
+
+
+def to_mnist_digits(pixels):
+    """The digits of a number in an image, left to right, each as MNIST would make it."""
+    return [digit_28x28(digit) for digit in split_digits(ink_strokes(pixels))]

@@ -1,0 +1,147 @@
+"""From a photo or drawing to ink: how much ink each pixel holds, on a zero background.
+
+Dark ink on light paper is measured against the light falling on the paper, shadows and all
+(reflectance()); the paper's grain and what is left of its uneven light are brought to zero
+(remove_background()); strokes far thinner than MNIST's are thickened to its width
+(normalise_stroke_width()). See docs/photos.md for why each step is there.
+"""
+import numpy as np
+
+from tfmnist.image_files import ImageError, resize
+from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
+
+WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit
+MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a blank image
+INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
+SHADING_GRADIENT = 0.03  # log brightness per pixel: a gentler change is the light's, not ink
+DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
+MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
+THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
+
+
+def ink_strokes(pixels):
+    """An image [h, w, channels] in 0..255 -> its strokes as ink in [0, 1], on a zero
+    background, at most WORK_SIZE pixels on a side."""
+    return normalise_stroke_width(remove_background(ink(pixels)))
+
+
+def ink(pixels):
+    """How much ink each pixel holds, float [h, w] in [0, 1], from [h, w, channels] 0..255,
+    shrunk to at most WORK_SIZE pixels on a side.
+
+    An alpha channel with any transparency is the ink itself (a drawing on a transparent
+    background). Otherwise dark ink on light paper is measured against the paper's own
+    light, shadows and all (see reflectance()); light ink on a dark ground (MNIST's own
+    digits) is its grey level. Which of the two an image holds is told by its extremes: the
+    ink lies farther from the paper's level, at the border, than anything else does.
+    """
+    channels = pixels.shape[2]
+    if channels in (2, 4) and pixels[..., -1].min() < 255:
+        return _work_size(pixels[..., -1] / 255.0)
+    color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
+    gray = color.mean(axis=2) if channels < 3 else color @ np.float32([0.299, 0.587, 0.114])
+    gray = _work_size(gray / 255.0)
+    paper_relative = reflectance(gray)
+    border = np.median(np.concatenate([paper_relative[0], paper_relative[-1],
+                                       paper_relative[:, 0], paper_relative[:, -1]]))
+    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - border
+    if -darkest > lightest:  # dark ink: the share of the paper's light it takes away
+        return np.clip(1.0 - np.exp(paper_relative - border), 0.0, 1.0)
+    return gray
+
+
+def _work_size(image):
+    """An image [h, w] shrunk to at most WORK_SIZE pixels on its longer side."""
+    height, width = image.shape
+    if max(height, width) <= WORK_SIZE:
+        return np.asarray(image, np.float32)
+    scale = WORK_SIZE / max(height, width)
+    return resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
+
+
+def reflectance(gray):
+    """The log of how much light each pixel reflects, [h, w], up to a constant: the
+    brightness [h, w] in [0, 1] with the light falling on the paper taken out.
+
+    Brightness is light times reflectance, so its log is their sum. Light changes gently,
+    even at a shadow's edge; ink changes reflectance within a pixel or two. So the log's
+    changes between neighbours steeper than SHADING_GRADIENT (and those a pixel beside
+    them, an edge's tails) are kept as the ink's, the gentler ones dropped as the light's,
+    and what is kept is integrated back into an image (a Poisson equation, solved with the
+    Fourier transform of the image mirrored, which has no change across its border).
+    """
+    log = np.log(gray + DARK_FLOOR)
+    along_rows, along_cols = np.diff(log, axis=1), np.diff(log, axis=0)
+    smooth = box_blur(log)  # the paper's grain is no edge: steepness is judged without it
+    steep = np.zeros(log.shape, np.float32)
+    steep[:-1, :-1] = np.hypot(np.diff(smooth, axis=1)[:-1],
+                               np.diff(smooth, axis=0)[:, :-1]) > SHADING_GRADIENT
+    steep = max_filter(steep, 3) > 0
+    along_rows *= steep[:, :-1] & steep[:, 1:]
+    along_cols *= steep[:-1] & steep[1:]
+    divergence = np.zeros_like(log)
+    divergence[:, :-1] += along_rows
+    divergence[:, 1:] -= along_rows
+    divergence[:-1] += along_cols
+    divergence[1:] -= along_cols
+    return _solve_poisson(divergence)
+
+
+def _solve_poisson(divergence):
+    """The image [h, w] whose Laplacian is `divergence`, with no change across the border
+    (up to a constant, here zero mean): the mirrored image makes the Fourier transform's
+    wrap-around a reflection."""
+    height, width = divergence.shape
+    mirrored = np.concatenate([divergence, divergence[::-1]], axis=0)
+    mirrored = np.concatenate([mirrored, mirrored[:, ::-1]], axis=1)
+    laplacian = ((2 * np.cos(np.pi * np.arange(2 * height) / height) - 2)[:, None]
+                 + (2 * np.cos(np.pi * np.arange(2 * width) / width) - 2)[None, :])
+    laplacian[0, 0] = 1.0
+    spectrum = np.fft.fft2(mirrored) / laplacian
+    spectrum[0, 0] = 0.0
+    return np.real(np.fft.ifft2(spectrum))[:height, :width].astype(np.float32)
+
+
+def normalise_stroke_width(strokes):
+    """Thickens strokes far thinner than MNIST's to MNIST's width, relative to the digit.
+
+    A ballpoint's line in a large photo is a hairline once the digit shrinks to 20 pixels,
+    where MNIST's strokes are 2 to 3 pixels wide. The width is the ink's mass over the
+    length of its skeleton; MNIST's median is 0.13 of the digit's height.
+    """
+    ink = strokes > 0.5
+    rows, cols = np.nonzero(ink)
+    if len(rows) == 0:
+        return strokes
+    box = np.ptp(rows) + 1  # the digits' height: a number in a row is as tall as a digit
+    width = strokes.sum() / max(skeleton(ink).sum(), 1)
+    if width >= THIN_STROKE * box:
+        return strokes
+    grow = int(round((MNIST_STROKE * box - width) / 2))  # pixels to add on each side
+    return max_filter(strokes, 2 * grow + 1) if grow > 0 else strokes
+
+
+def remove_background(ink_map):
+    """Brings the paper to zero: what is left of its uneven light, and its grain, are not ink.
+
+    ink() has taken the light out of dark ink on paper; what it leaves (and the uneven
+    ground of light ink on dark) is what a grey opening leaves: anything wider than a third
+    of the image, which strokes are not. What stays above it is ink, less a floor above the
+    paper's grain (median + 6 deviations, and at least INK_FLOOR of the darkest stroke: a
+    single speck of grain left over would stretch the crop). Light multiplies: in a shadow,
+    paper and ink are both darker, and the ink stands out less; so the ink is then measured
+    against the paper's own light there, and rescaled so the darkest stroke is 1.
+    """
+    window = max(3, min(ink_map.shape) // 3) | 1  # odd, so the window has a centre
+    background = grey_opening(ink_map, window)
+    strokes = np.clip(ink_map - background, 0.0, None)
+    peak = strokes.max()
+    if peak < MIN_CONTRAST:
+        raise ImageError("blank: no ink found")
+    median = np.median(strokes)
+    noise = 1.4826 * np.median(np.abs(strokes - median))  # the grain's standard deviation
+    light = np.maximum(1.0 - background, 0.1)  # the paper's light: 1 for white in full light
+    strokes, grain = strokes / light, (median + 6 * noise) / light  # grain grows in shadow too
+    peak = strokes.max()
+    floor = np.minimum(np.maximum(grain, INK_FLOOR * peak), 0.5 * peak)
+    return np.clip((strokes - floor) / (peak - floor), 0.0, 1.0)

@@ -1,0 +1,112 @@
+"""A number written in a row, split into its digits: the ink's pieces grouped by columns."""
+import numpy as np
+
+SPECK = 0.03  # a piece of ink this small beside the largest is a speck, not a stroke
+DIGIT_GAP = 0.08  # pieces closer than this, in the number's height, are one digit
+TOUCHING_WIDTH = 1.0  # ink twice the number's height wide or more is touching digits
+LOW_MARK = 0.5  # a mark lower than this, in the number's height, is part of a digit
+
+
+def pieces(ink):
+    """The 8-connected pieces of a binary image: a list of (rows, cols) index arrays."""
+    labels = np.zeros(ink.shape, np.int32)
+    found = []
+    height, width = ink.shape
+    for start in zip(*np.nonzero(ink)):
+        if labels[start]:
+            continue
+        labels[start] = len(found) + 1
+        stack, members = [start], []
+        while stack:
+            row, col = stack.pop()
+            members.append((row, col))
+            for r in range(max(row - 1, 0), min(row + 2, height)):
+                for c in range(max(col - 1, 0), min(col + 2, width)):
+                    if ink[r, c] and not labels[r, c]:
+                        labels[r, c] = len(found) + 1
+                        stack.append((r, c))
+        found.append(tuple(np.array(axis) for axis in zip(*members)))
+    return found
+
+
+def split_digits(strokes):
+    """The digits of a number written in a row, left to right: a strokes map for each.
+
+    The ink's pieces are grouped by their columns: pieces side by side with a gap between
+    them are separate digits; a piece over or under another (a 5's bar, a broken stroke) is
+    part of it. Specks are left out. A group far wider than tall is taken for touching
+    digits, and cut where its ink is thinnest.
+    """
+    found = [p for p in pieces(strokes > 0.3)]
+    if not found:
+        return [strokes]
+    largest = max(len(p[0]) for p in found)
+    found = [p for p in found if len(p[0]) >= SPECK * largest]
+    height = max(p[0].max() - p[0].min() + 1 for p in found)
+    groups = []  # [first column, last column, [pieces]], left to right
+    for piece in sorted(found, key=lambda p: p[1].min()):
+        first, last = piece[1].min(), piece[1].max()
+        if groups and first <= groups[-1][1] + DIGIT_GAP * height:
+            groups[-1][1] = max(groups[-1][1], last)
+            groups[-1][2].append(piece)
+        else:
+            groups.append([first, last, [piece]])
+    # A low group (a 5's bar, a stroke's end) belongs to its nearest neighbour: digits are tall.
+    for index in sorted(range(len(groups)), key=lambda i: _group_height(groups[i])):
+        group = groups[index]
+        if len(groups) == 1 or _group_height(group) >= LOW_MARK * height:
+            continue
+        neighbours = [i for i in (index - 1, index + 1) if 0 <= i < len(groups)
+                      and groups[i] is not None]
+        if not neighbours:
+            continue
+        nearest = min(neighbours, key=lambda i: max(groups[i][0] - group[1],
+                                                   group[0] - groups[i][1]))
+        target = groups[nearest]
+        target[0], target[1] = min(target[0], group[0]), max(target[1], group[1])
+        target[2].extend(group[2])
+        groups[index] = None
+    groups = [group for group in groups if group is not None]
+    # Each digit takes the columns up to halfway to its neighbours, with the faint edges
+    # of its strokes that no piece holds.
+    bounds = ([0] + [(left[1] + right[0]) // 2 + 1 for left, right in zip(groups, groups[1:])]
+              + [strokes.shape[1]])
+    digits = []
+    tallest = max(_group_height(group) for group in groups)
+    for (first, last, _), start, end in zip(groups, bounds[:-1], bounds[1:]):
+        digit = np.zeros_like(strokes)
+        digit[:, start:end] = strokes[:, start:end]
+        digits.extend(_cut_touching(digit, first, last, tallest))
+    return digits
+
+
+def _group_height(group):
+    """The height of a group of pieces (None, for a group merged away, sorts first)."""
+    if group is None:
+        return -1
+    rows = np.concatenate([piece[0] for piece in group[2]])
+    return rows.max() - rows.min() + 1
+
+
+def _cut_touching(digit, first, last, height):
+    """Cuts a group of ink much wider than the number's height into that many digits, each
+    at the column nearest its place where the ink is thinnest."""
+    count = int((last - first + 1) / (TOUCHING_WIDTH * height))
+    if count < 2:
+        return [digit]
+    column_ink = digit.sum(axis=0)
+    step = (last - first + 1) / count
+    cuts = [first]
+    for k in range(1, count):
+        around = int(first + k * step)
+        reach = max(1, int(step / 4))
+        window = column_ink[around - reach:around + reach + 1]
+        cuts.append(around - reach + int(np.argmin(window)))
+    cuts.append(last + 1)
+    parts = []
+    for start, end in zip(cuts[:-1], cuts[1:]):
+        part = np.zeros_like(digit)
+        part[:, start:end] = digit[:, start:end]
+        if part.max() > 0:
+            parts.append(part)
+    return parts
