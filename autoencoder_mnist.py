@@ -78,7 +78,11 @@ def draw_pictures(run, test, reconstructions, codes):
         [test.images[shown], reconstructions[shown]], ["test digit", "reconstructed"],
         "the first test digits, and as the autoencoder reproduces them from %d numbers"
         % codes.shape[1]))
-    if codes.shape[1] == 2:
+    if codes.shape[1] == 1:  # one number: along x, with the labels apart along y
+        points = np.column_stack([codes[:, 0], test.labels + np.random.default_rng(0).uniform(
+            -0.3, 0.3, len(codes))])
+        axes = ("code", "label (spread by a little noise)")
+    elif codes.shape[1] == 2:
         points, axes = codes, ("code 1", "code 2")
     else:  # the plane in which the codes vary most: their first two principal components
         centred = codes - codes.mean(axis=0)
@@ -91,7 +95,7 @@ def draw_pictures(run, test, reconstructions, codes):
 
 def build_parser():
     parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=20, batch_size=100,
-                               learning_rate=1e-3)
+                               learning_rate=1e-3, exportable=False)
     parser.add_argument("--code-size", type=flags.positive_int, default=2,
                         help="numbers in the code between the encoder and the decoder")
     return parser
@@ -100,6 +104,9 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv, schedule_flags=("code_size",))
+    sizes = [max(size, args.code_size) for size in ENCODER_SIZES]
+    flags.check_model_size("--code-size %d" % args.code_size, flags.dense_parameters(
+        [IMAGE_PIXELS, *sizes, args.code_size, *sizes[::-1], IMAGE_PIXELS]))
     mnist = flags.load_data(args)
 
     with tf.Graph().as_default():

@@ -47,8 +47,9 @@ def build_parser():
     parser.add_argument("--learning-rate", type=flags.positive_float, default=0.01)
     parser.add_argument("--batch-size", type=flags.positive_int, default=100)
     parser.add_argument("--data-dir", default=None, help="as for the training scripts")
-    parser.add_argument("--validation-size", type=flags.non_negative_int, default=5000,
-                        help="the validation images, on which the pre-activations are drawn")
+    parser.add_argument("--validation-size", type=flags.positive_int, default=5000,
+                        help="the validation images, on which the pre-activations are drawn "
+                             "(at least 1)")
     parser.add_argument("--run-dir", default=None,
                         help="where the two runs and the pictures go (default: the next "
                              "number in runs/batch_norm_demo/)")
@@ -58,7 +59,18 @@ def build_parser():
 def main(argv=None):
     """Trains the two nets; returns {"without"/"with": their figures} and the picture paths."""
     args = build_parser().parse_args(argv)
+    made = args.run_dir is None
     run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
+    try:
+        return train_both(args, run_dir)
+    except BaseException:
+        if made and not os.listdir(run_dir):  # refused before anything was written
+            os.rmdir(run_dir)
+        raise
+
+
+def train_both(args, run_dir):
+    """Trains the two nets in run_dir; returns what main() returns."""
     common = ["--hidden", ",".join([str(args.width)] * args.depth),
               "--activation", args.activation, "--init-stddev", str(args.init_stddev),
               "--epochs", str(args.epochs), "--learning-rate", str(args.learning_rate),

@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from tfmnist import classifiers
+from tfmnist import classifiers, export
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import digit_28x28
 from tfmnist.evaluation import predict
@@ -40,7 +40,7 @@ def build_parser():
                         help="which script's model to ask")
     parser.add_argument("--run-dir", default=None,
                         help="the run that trained the model (default: the newest run with a "
-                             "checkpoint in runs/SCRIPT/)")
+                             "checkpoint in runs/SCRIPT/), or a SavedModel exported from one")
     parser.add_argument("--save-input", metavar="DIR", default=None,
                         help="also write the 28x28 image the model saw, as DIR/NAME.28x28.png "
                              "(a number's digits side by side)")
@@ -121,9 +121,12 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
     if inputs:
         batch = np.concatenate([np.reshape(digits, (len(digits), -1))
                                 for digits in inputs.values()])
-        logits = predict(classifiers.inference_of(model, run_dir), run_dir, batch)
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        if export.is_saved_model(run_dir):
+            probabilities = export.Loaded(run_dir).probabilities(batch)
+        else:
+            logits = predict(classifiers.inference_of(model, run_dir), run_dir, batch)
+            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
         start = 0
         for path, digits in inputs.items():
             results[path] = Reading(probabilities[start:start + len(digits)], notes[path])

@@ -41,8 +41,9 @@ def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def inference(x, keep_prob=1.0):
-    """The model: images [batch, 784] -> logits [batch, 10]; keep_prob < 1 adds dropout."""
+def conv_features(x):
+    """The convolutional layers: images [batch, 784] -> features [batch, 7 * 7 * 64]
+    (transfer_mnist.py keeps them, trained, for another task)."""
     x_image = tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, 1])
     with tf.name_scope("conv1"):  # 28x28x1 -> 28x28x32
         W_conv1 = weight_variable([5, 5, 1, 32])
@@ -56,17 +57,26 @@ def inference(x, keep_prob=1.0):
         h_conv2 = tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2)
     with tf.name_scope("pool2"):  # -> 7x7x64
         h_pool2 = max_pool_2x2(h_conv2)
+    return tf.reshape(h_pool2, [-1, 7 * 7 * 64])
+
+
+def classifier(h_pool2_flat, keep_prob=1.0, num_classes=NUM_CLASSES):
+    """The fully connected layers: features -> 1024 ReLU units, dropout -> logits."""
     with tf.name_scope("fc1"):  # -> 1024
         W_fc1 = weight_variable([7 * 7 * 64, 1024])
         b_fc1 = bias_variable([1024])
-        h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
         h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
     with tf.name_scope("dropout"):  # keep_prob is fed: 0.5 to train, 1.0 to evaluate
         h_fc1_drop = tf.nn.dropout(h_fc1, rate=1.0 - keep_prob)
     with tf.name_scope("fc2"):  # -> 10
-        W_fc2 = weight_variable([1024, NUM_CLASSES])
-        b_fc2 = bias_variable([NUM_CLASSES])
+        W_fc2 = weight_variable([1024, num_classes])
+        b_fc2 = bias_variable([num_classes])
         return tf.matmul(h_fc1_drop, W_fc2) + b_fc2
+
+
+def inference(x, keep_prob=1.0):
+    """The model: images [batch, 784] -> logits [batch, 10]; keep_prob < 1 adds dropout."""
+    return classifier(conv_features(x), keep_prob)
 
 
 def loss(logits, labels):

@@ -19,16 +19,21 @@ import http.server
 import json
 import os
 import sys
+import threading
 
 import numpy as np
 
-from tfmnist import checkpoints, classifiers, image_files, rundirs
+from tfmnist import checkpoints, classifiers, export, image_files, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import to_mnist
 from tfmnist.tf1 import tf
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmnist", "draw.html")
 MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
+# Images prepared at once: each may take a few hundred MB (image_files.MAX_WORKING_PIXELS),
+# so the server's memory stays bounded however many requests come together.
+PREPARING = threading.BoundedSemaphore(2)
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 class Model:
@@ -51,6 +56,23 @@ class Model:
         return self.session.run(self.probabilities, {self.x: image.reshape(1, 784)})[0]
 
 
+class ExportedModel:
+    """A classifier exported as a SavedModel (tfmnist/export.py), loaded once."""
+
+    def __init__(self, name, export_dir):
+        self.name, self.run_dir, self.checkpoint = name, export_dir, export_dir
+        self._loaded = export.Loaded(export_dir)
+
+    def classify(self, image):
+        """The ten probabilities for a 28x28 image in [0, 1]."""
+        return self._loaded.probabilities(image.reshape(1, 784))[0]
+
+
+def load_model(name, run_dir):
+    """The classifier `name` from a run directory or a SavedModel's."""
+    return (ExportedModel if export.is_saved_model(run_dir) else Model)(name, run_dir)
+
+
 def load_models(run_dirs=None):
     """({name: Model} of every classifier with a trained run, {name: the command that trains
     it} of the others). run_dirs: {name: run directory} to use instead of the newest.
@@ -63,7 +85,7 @@ def load_models(run_dirs=None):
                                                                  with_checkpoint=True)
         try:
             if run_dir is not None:
-                loaded[name] = Model(name, run_dir)
+                loaded[name] = load_model(name, run_dir)
                 continue
         except (UsageError, rundirs.RunDirError) as e:
             print("draw.py: %s left out: %s" % (name, e), file=sys.stderr)
@@ -81,6 +103,8 @@ def answer(models, body):
         request = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         return 400, {"error": "the request is not JSON: %s" % e}
+    except RecursionError:
+        return 400, {"error": "the request is not JSON this server reads: nested too deeply"}
     if not isinstance(request, dict) or not isinstance(request.get("image"), str):
         return 400, {"error": 'the request needs "image": an image as a data URL or base64'}
     encoded = request["image"].split(",", 1)[-1]  # data:image/png;base64,....
@@ -89,7 +113,8 @@ def answer(models, body):
     except (binascii.Error, ValueError):
         return 400, {"error": "the image is not valid base64"}
     try:
-        prepared = to_mnist(image_files.decode(data))
+        with PREPARING:
+            prepared = to_mnist(image_files.decode(data))
     except image_files.ImageError as e:
         return 422, {"error": str(e)}
     return 200, {
@@ -100,23 +125,48 @@ def answer(models, body):
                                    for name, model in models.items())}}
 
 
+def run_name(run_dir):
+    """A run directory as the page shows it, without the machine's own paths: cnn_mnist/3."""
+    inside = os.path.relpath(os.path.abspath(run_dir), rundirs.RUNS_DIR)
+    return os.path.basename(run_dir) if inside.startswith(os.pardir) else inside
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
-    """GET / is the page, GET /models what is loaded, POST /classify reads an image."""
+    """GET / is the page, GET /models what is loaded, POST /classify reads an image.
+
+    Only requests addressed to this server are answered (their Host header names it), and
+    /classify takes JSON only: so a page of another site cannot post to it, through a form
+    or a DNS name rebound to this machine.
+    """
     server_version = "draw.py"
-    models, missing, quiet = {}, {}, False  # set by serve()
+    models, missing, quiet, hosts = {}, {}, False, None  # set by serve()
+
+    def addressed_here(self):
+        """False (after a 421 reply) unless the Host header names this server."""
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.hosts is None or name.lower() in self.hosts:
+            return True
+        self.reply_json(421, {"error": "this server answers requests for %s only, not %r"
+                                       % (", ".join(sorted(self.hosts)), host)})
+        return False
 
     def do_GET(self):
+        if not self.addressed_here():
+            return
         if self.path in ("/", "/index.html"):
             with open(PAGE, "rb") as f:
                 self.reply(200, f.read(), "text/html; charset=utf-8")
         elif self.path == "/models":
-            self.reply_json(200, {"models": {name: model.run_dir
+            self.reply_json(200, {"models": {name: run_name(model.run_dir)
                                              for name, model in self.models.items()},
                                   "missing": self.missing})
         else:
             self.reply_json(404, {"error": "no such page: %s" % self.path})
 
     def do_POST(self):
+        if not self.addressed_here():
+            return
         if self.path != "/classify":
             self.reply_json(404, {"error": "no such endpoint: %s" % self.path})
             return
@@ -129,6 +179,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True  # the body is not read
             self.reply_json(413, {"error": "the request is %d bytes; at most %d MB"
                                            % (length, MAX_BODY_BYTES >> 20)})
+            return
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            self.close_connection = True  # the body is not read
+            self.reply_json(415, {"error": "the request must be application/json, not %r"
+                                           % content_type})
             return
         self.reply_json(*answer(self.models, self.rfile.read(length)))
 
@@ -155,13 +211,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
 
 
+class Server(http.server.ThreadingHTTPServer):
+    """The standard library's threading server, with one line on stderr, not a traceback,
+    for a request that fails (a client that hung up mid-reply, most often)."""
+    quiet = False
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if not self.quiet:
+            sys.stderr.write("draw.py: a request from %s failed: %s\n" % (
+                client_address[0], "%s: %s" % (type(error).__name__, error)))
+
+
 def serve(host, port, models, missing, quiet=False):
     """Makes the server (listening); its serve_forever() answers until shutdown().
-    quiet: no line on stderr for each request."""
+    quiet: no line on stderr for each request. It answers requests for the host it listens
+    on and the loopback names; listening on every interface (0.0.0.0), for any name."""
+    hosts = None if host in ("0.0.0.0", "::", "") else {host.lower(), *LOOPBACK_NAMES}
     handler = type("BoundHandler", (Handler,), {"models": models, "missing": missing,
-                                                "quiet": quiet})
+                                                "quiet": quiet, "hosts": hosts})
     try:
-        server = http.server.ThreadingHTTPServer((host, port), handler)
+        server = Server((host, port), handler)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise UsageError("port %d on %s is in use: choose another with --port"
@@ -169,6 +239,7 @@ def serve(host, port, models, missing, quiet=False):
         raise UsageError("cannot listen on %s:%d: %s" % (host, port,
                                                                       e.strerror or e))
     server.daemon_threads = True
+    server.quiet = quiet
     return server
 
 
@@ -178,14 +249,28 @@ def build_parser():
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (0.0.0.0: every network interface)")
     parser.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
+                        type=model_and_dir,
+                        help="serve NAME (%s) from DIR, a run directory or a SavedModel, "
+                             "instead of its newest run; may be given for each"
+                             % ", ".join(classifiers.SCRIPTS))
     return parser
+
+
+def model_and_dir(text):
+    """An argparse type: NAME=DIR."""
+    name, _, directory = text.partition("=")
+    if name not in classifiers.SCRIPTS or not directory:
+        raise argparse.ArgumentTypeError("%r is not NAME=DIR, NAME one of %s"
+                                         % (text, ", ".join(classifiers.SCRIPTS)))
+    return name, directory
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if not 0 < args.port < 65536:
         build_parser().error("--port %d is not a port number (1 to 65535)" % args.port)
-    models, missing = load_models()
+    models, missing = load_models(dict(args.model))
     if not models:
         raise UsageError("no trained model in %s: train one first, e.g. `python cnn_mnist.py`"
                          % rundirs.RUNS_DIR)

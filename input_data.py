@@ -68,16 +68,30 @@ Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
 
 
 class DataSet:
-    """Images and labels in memory, served in shuffled mini-batches.
+    """Images and labels in memory, served in shuffled mini-batches: TF1's DataSet.
 
     `next_batch` serves every example exactly once per epoch, in a new order each epoch,
-    drawn from a generator seeded by `seed` (None: a fresh random seed).
+    drawn from a generator seeded by `seed` (None: a fresh random seed). As in TF1, images
+    [N, rows, cols, 1] are flattened to [N, rows * cols] (reshape) and uint8 pixels scaled to
+    [0, 1] (dtype float32); images already of floats are taken as they are. fake_data makes
+    TF1's fake set of 10,000 examples, whose next_batch(n, fake_data=True) serves n fake ones.
     """
 
-    def __init__(self, images, labels, seed=None):
-        assert len(images) == len(labels), (images.shape, labels.shape)
-        self._images = images
-        self._labels = labels
+    def __init__(self, images, labels, fake_data=False, one_hot=False, dtype=np.float32,
+                 reshape=True, seed=None):
+        dtype = _image_dtype(dtype)
+        self.one_hot = one_hot  # used by fake batches only, as in TF1
+        if fake_data:
+            images, labels = np.zeros((10000, 0), np.float32), np.zeros(10000, np.int64)
+        assert len(images) == len(labels), (np.shape(images), np.shape(labels))
+        images = np.asarray(images)
+        if reshape and images.ndim == 4:
+            assert images.shape[3] == 1, images.shape
+            images = images.reshape(len(images), images.shape[1] * images.shape[2])
+        if dtype == np.float32 and images.dtype == np.uint8:
+            images = images.astype(np.float32) * np.float32(1.0 / 255.0)
+        self._images = [] if fake_data else images
+        self._labels = [] if fake_data else labels
         self._num_examples = len(images)
         self._epochs_completed = 0
         self._index_in_epoch = 0
@@ -100,8 +114,12 @@ class DataSet:
     def epochs_completed(self):
         return self._epochs_completed
 
-    def next_batch(self, batch_size, shuffle=True):
-        """Returns the next `batch_size` (images, labels), crossing into the next epoch if needed."""
+    def next_batch(self, batch_size, fake_data=False, shuffle=True):
+        """Returns the next `batch_size` (images, labels), crossing into the next epoch if
+        needed; fake_data: TF1's fake batch, images of ones and labels 0."""
+        if fake_data:
+            label = [1] + [0] * 9 if self.one_hot else 0
+            return [[1] * 784 for _ in range(batch_size)], [label for _ in range(batch_size)]
         if not 0 < batch_size <= self._num_examples:
             raise ValueError("batch_size must be between 1 and %d (the number of examples), got %d"
                              % (self._num_examples, batch_size))
@@ -138,11 +156,14 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
                    source_url=MIRRORS, download=True):
     """Loads MNIST from `train_dir`, downloading missing files, and splits off validation.
 
+    TF1's read_data_sets, with the same parameters in the same order and their defaults.
+
     Args:
       train_dir: directory holding the four IDX files, gzip-compressed (NAME.gz) or raw.
-      fake_data: unsupported; kept so TF1 calls keep their shape.
+      fake_data: TF1's fake sets (see DataSet), for code that tests itself without data.
       one_hot: labels as float32 one-hot rows [N, 10] instead of class ids [N].
-      dtype: np.float32 scales pixels to [0, 1]; np.uint8 keeps the raw bytes 0-255.
+      dtype: float32 scales pixels to [0, 1]; uint8 keeps the raw bytes 0-255. NumPy's or
+        TensorFlow's (tf.float32, tf.uint8).
       reshape: images as [N, 784]; False gives [N, 28, 28, 1].
       validation_size: the first this many training examples become the validation set.
       seed: seeds the shuffling of each set's `next_batch` (None: random).
@@ -156,10 +177,9 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
       SplitError: validation_size is larger than the training set.
     """
     if fake_data:
-        raise ValueError("fake_data is not supported; use small real data instead")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.uint8):
-        raise ValueError("dtype must be float32 or uint8, got %s" % dtype)
+        return Datasets(*(DataSet([], [], fake_data=True, one_hot=one_hot, dtype=dtype,
+                                  seed=seed) for _ in range(3)))
+    _image_dtype(dtype)  # refused before anything is read
     mirrors = (source_url,) if isinstance(source_url, str) else tuple(source_url)
 
     paths = ensure_files(train_dir, mirrors if download else ())
@@ -187,15 +207,10 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
                          "%s), got %d" % (len(train_images), train_dir, validation_size))
 
     def dataset(images, labels, set_seed):
-        if reshape:
-            images = images.reshape(len(images), IMAGE_SIZE * IMAGE_SIZE)
-        else:
-            images = images.reshape(len(images), IMAGE_SIZE, IMAGE_SIZE, 1)
-        if dtype == np.float32:
-            images = images.astype(np.float32) * np.float32(1.0 / 255.0)
         if one_hot:
             labels = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
-        return DataSet(images, labels, seed=set_seed)
+        return DataSet(images.reshape(len(images), IMAGE_SIZE, IMAGE_SIZE, 1), labels,
+                       dtype=dtype, reshape=reshape, seed=set_seed)
 
     # Each set shuffles from its own stream, so the training order does not depend on
     # whether validation batches were drawn.
@@ -205,6 +220,30 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
         validation=dataset(train_images[:validation_size], train_labels[:validation_size],
                            seeds[1]),
         test=dataset(test_images, test_labels, seeds[2]))
+
+
+def _image_dtype(dtype):
+    """np.float32 or np.uint8, from NumPy's or TensorFlow's dtype (tf.float32 has
+    as_numpy_dtype); anything else is a TypeError, as in TF1."""
+    try:
+        dtype = np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float32, np.uint8):
+        raise TypeError("Invalid image dtype %r, expected uint8 or float32" % (dtype,))
+    return dtype
+
+
+def load_data(path=DEFAULT_DATA_DIR):
+    """((x_train, y_train), (x_test, y_test)) as tf.keras.datasets.mnist.load_data() gives
+    them, from the IDX files in `path` (default: the bundled data/), offline: uint8 images
+    [60000, 28, 28] and [10000, 28, 28], uint8 labels. TF2 tutorial code changes one line:
+
+        (x_train, y_train), (x_test, y_test) = input_data.load_data()
+    """
+    mnist = read_data_sets(path, dtype=np.uint8, reshape=False, validation_size=0)
+    return tuple((dataset.images[..., 0], dataset.labels.astype(np.uint8))
+                 for dataset in (mnist.train, mnist.test))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -153,6 +153,8 @@ def main(argv=None):
         parser.error("--resume continues graph-mode runs only; an --eager run starts afresh")
     if args.learning_rate is None:
         args.learning_rate = DEFAULT_LEARNING_RATES[args.loss]
+    flags.check_model_size("--hidden %s" % ",".join(map(str, args.hidden)),
+                           flags.dense_parameters([IMAGE_PIXELS, *args.hidden, NUM_CLASSES]))
     mnist = flags.load_data(args)
     if args.eager:
         return train_eager(args, mnist)

@@ -45,8 +45,10 @@ def server(trained_runs, monkeypatch):
 
 
 def request(address, method, path, body=None, headers=None):
-    """(status, the reply's JSON or bytes)."""
+    """(status, the reply's JSON or bytes); a POST says its body is JSON, as the page does."""
     connection = http.client.HTTPConnection(*address, timeout=30)
+    if method == "POST":
+        headers = {"Content-Type": "application/json", **(headers or {})}
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     data = response.read()
@@ -215,3 +217,72 @@ def test_the_measured_strokes_use_the_pages_pen():
         page = f.read()
     assert "const PEN_WIDTH = %d;" % strokes.PEN_WIDTH in page
     assert 'width="%d" height="%d"' % (strokes.CANVAS_SIZE, strokes.CANVAS_SIZE) in page
+
+
+@pytest.mark.parametrize("headers, status, words", [
+    ({"Host": "evil.example:8000"}, 421, "answers requests for"),
+    ({"Host": "127.0.0.1.nip.io"}, 421, "answers requests for"),
+    ({"Content-Type": "text/plain"}, 415, "must be application/json, not 'text/plain'"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "must be application/json"),
+])
+def test_requests_from_other_sites_are_refused(server, shared_tiny_dir, headers, status, words):
+    body = classify_request(a_drawn_digit(shared_tiny_dir))
+    got, reply = request(server, "POST", "/classify", body, headers)
+    assert got == status and words in reply["error"]
+    if "Host" in headers:
+        assert request(server, "GET", "/models", None, headers)[0] == 421
+    assert request(server, "POST", "/classify", body)[0] == 200
+
+
+def test_models_are_named_without_the_machines_paths(server):
+    status, loaded = request(server, "GET", "/models")
+    assert status == 200 and loaded["models"] == {"softmax": os.path.join("softmax_mnist", "1")}
+
+
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000,
+                                  '{"image": ' + "[" * 5000 + "]" * 5000 + "}"])
+def test_json_nested_too_deeply_is_a_400(server, body):
+    status, reply = request(server, "POST", "/classify", body)
+    assert status == 400 and "nested too deeply" in reply["error"]
+
+
+def test_a_nan_pixel_is_a_422(server):
+    import io
+    from PIL import Image
+
+    pixels = np.full((50, 50), 200, np.float32)
+    pixels[10, 10] = np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "F").save(buffer, "TIFF")
+    body = json.dumps({"image": base64.b64encode(buffer.getvalue()).decode()})
+    status, reply = request(server, "POST", "/classify", body)
+    assert status == 422 and "not numbers (NaN or infinity)" in reply["error"]
+
+
+def test_a_client_that_hangs_up_is_one_line_on_stderr(trained_runs, shared_tiny_dir, capfd,
+                                                      monkeypatch):
+    models, missing = draw.load_models()
+    httpd = draw.serve("127.0.0.1", 0, models, missing)  # not quiet: it says what happened
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    reply = draw.Handler.reply
+
+    def hung_up(self, status, *args, **kwargs):  # as writing to a client that has gone
+        if self.path == "/classify":
+            raise BrokenPipeError(32, "Broken pipe")
+        return reply(self, status, *args, **kwargs)
+
+    monkeypatch.setattr(draw.Handler, "reply", hung_up)
+    try:
+        for _ in range(3):
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+                request(httpd.server_address, "POST", "/classify",
+                        classify_request(a_drawn_digit(shared_tiny_dir)))
+        assert request(httpd.server_address, "GET", "/models")[0] == 200  # still serving
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("draw.py: a request from 127.0.0.1 failed: BrokenPipeError: [Errno 32] "
+                     "Broken pipe\n") == 3

@@ -21,7 +21,8 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
     flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
              "--steps", "3", "--log-every", "1000"]
     # The runs go where they go by default, runs/SCRIPT/N, with runs/ in the temporary directory.
-    cells = ["import sys\nsys.path.insert(0, %r)\nfrom tfmnist import rundirs\nrundirs.RUNS_DIR = %r"
+    cells = ["import sys\nsys.path.insert(0, %r)\n"
+             "from tfmnist import rundirs\nrundirs.RUNS_DIR = %r"
              % (REPO_DIR, str(tmp_path / "runs"))]
     for script in SCRIPTS:
         cells.append(

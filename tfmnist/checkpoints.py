@@ -21,6 +21,53 @@ PREFIX = "model.ckpt"
 _SAME_WHEN = {"data_dir": os.path.realpath}
 
 
+class RunCheckpoints:
+    """A training run's checkpoints: its variables (default: the graph's) and step counter
+    (default: the global step), saved and restored.
+
+    Evaluating restores only the variables the evaluator's output is computed from, and the
+    step: not the optimizer's (a run trained in eager mode saved none).
+    """
+
+    def __init__(self, variables=None, global_step=None):
+        self.global_step = (tf.train.get_or_create_global_step() if global_step is None
+                            else global_step)
+        self.variables = tf.global_variables() if variables is None else variables
+        self._saver = make_saver(self.variables)
+        self._saved_one = False
+
+    def step(self, sess):
+        return int(sess.run(self.global_step))
+
+    def restore(self, sess, run_dir, args, evaluator):
+        """Restores the last checkpoint in run_dir; returns its path. The checkpoint is
+        checked first, then the flags: --resume needs the run's schedule, --eval-only its
+        model flags (args.schedule_flags, args.model_flags)."""
+        latest(run_dir)
+        if args.resume:
+            check_flags(run_dir, args, args.schedule_flags, "--resume", "training",
+                        "resume with the same values")
+            variables, saver = self.variables, self._saver
+        else:
+            if args.model_flags:
+                check_flags(run_dir, args, args.model_flags, "--eval-only", "model",
+                            "evaluate with the same values")
+            variables = evaluator.variables(self.variables)
+            if not any(variable is self.global_step for variable in variables):
+                variables.append(self.global_step)
+            saver = make_saver(variables)
+        self._saved_one = True
+        return restore(sess, saver, run_dir, variables)
+
+    def save(self, sess, run_dir, step):
+        path = save(sess, self._saver, run_dir, step, self._saved_one)
+        self._saved_one = True
+        return path
+
+    def check_free_space(self, run_dir):
+        check_free_space(run_dir, self.variables)
+
+
 def make_saver(variables=None):
     """A Saver of `variables` (default: all of the graph's) that keeps the newest KEEP.
 

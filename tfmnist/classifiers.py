@@ -8,18 +8,26 @@ tanh` run is answered through tanh.
 import functools
 import importlib
 
-from tfmnist import checkpoints, rundirs
+from tfmnist import checkpoints, export, rundirs
 from tfmnist.command_line import UsageError
 
 SCRIPTS = {"cnn": "cnn_mnist", "rnn": "rnn_mnist", "mlp": "mlp_mnist",
            "softmax": "softmax_mnist"}  # name: the script that trains it
 
 
+def name_of(script):
+    """The classifier that a script (cnn_mnist) trains: cnn."""
+    return {script_name: name for name, script_name in SCRIPTS.items()}[script]
+
+
 def run_dir_of(name, run_dir=None):
     """The run directory whose checkpoint answers for classifier `name`: run_dir (or the
     newest run in it, for a directory of numbered runs), or the newest run of its script that
-    saved a checkpoint. Raises UsageError when there is none, or its checkpoint is damaged."""
+    saved a checkpoint; or run_dir itself if it holds a SavedModel (export.py). Raises
+    UsageError when there is none, or its checkpoint is damaged."""
     script = SCRIPTS[name]
+    if export.is_saved_model(run_dir):
+        return run_dir
     parent = run_dir or rundirs.script_runs(script)
     found = run_dir if run_dir and rundirs.holds_run(run_dir) else rundirs.newest(
         parent, with_checkpoint=True)

@@ -56,8 +56,10 @@ def sizes(text):
     return values
 
 
-def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100):
-    """An argparse parser with the flags every script has, given the script's defaults.
+def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100,
+                exportable=True):
+    """An argparse parser with the flags every script has, given the script's defaults
+    (exportable: a classifier, which --export writes as a SavedModel).
 
     The script adds its own flags to it, then calls `parse_args(parser, argv)`.
     """
@@ -92,6 +94,10 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
     parser.add_argument("--no-save", action="store_true",
                         help="train and evaluate without a run directory, writing nothing: "
                              "no checkpoints, logs, pictures or metrics.json")
+    if exportable:
+        parser.add_argument("--export", metavar="DIR", default=None,
+                            help="after training (or --eval-only), write the model as a "
+                                 "SavedModel in DIR, new or empty, for serving")
     parser.add_argument("--log-every", type=positive_int, default=log_every,
                         help="steps between progress lines")
     parser.add_argument("--threads", type=thread_count, default=0,
@@ -111,9 +117,10 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=()):
     args = parser.parse_args(argv)
     if args.resume and args.eval_only:
         parser.error("--resume and --eval-only cannot be used together")
-    if args.no_save and (args.resume or args.eval_only or args.run_dir):
-        parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only "
-                     "or --run-dir")
+    if args.no_save and (args.resume or args.eval_only or args.run_dir
+                         or getattr(args, "export", None)):
+        parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only, "
+                     "--run-dir or --export")
     args.model_flags = tuple(model_flags)
     args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags) + args.model_flags
     return args
@@ -137,6 +144,24 @@ def load_data(args):
         raise UsageError("--epochs %g is %d steps of %d, more than 10^9"
                          % (args.epochs, total_steps(args, mnist), args.batch_size))
     return mnist
+
+
+def check_model_size(flag, parameters):
+    """Refuses a model whose parameters cannot be trained in this machine's memory: float32
+    weights, their gradients and Adam's two moments. flag: the flag to blame, as given."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): TensorFlow will say
+        return
+    needed = 4 * 4 * parameters
+    if needed > memory:
+        raise UsageError("%s needs %.3g parameters, %.0f GB to train with Adam; this machine "
+                         "has %.0f GB" % (flag, parameters, needed / 1e9, memory / 1e9))
+
+
+def dense_parameters(sizes):
+    """The weights and biases of fully connected layers of these sizes, input first."""
+    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
 
 
 def total_steps(args, mnist):

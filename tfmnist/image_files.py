@@ -4,7 +4,7 @@ Pillow reads the formats: it parses each file's headers as its format defines th
 size of an image is known, and a huge one refused, before a pixel is decoded.
 """
 import io
-import os
+import math
 import re
 import warnings
 
@@ -15,6 +15,10 @@ from tfmnist import rundirs
 
 MAX_FILE_BYTES = 50 << 20
 MAX_PIXELS = 50_000_000  # a larger image is refused before it is decoded
+# A larger image is reduced, by a whole factor, to at most REDUCED_PIXELS before its pixels
+# become floats: a digit needs far fewer, and floats of 50 megapixels would be gigabytes.
+MAX_WORKING_PIXELS = 16_000_000
+REDUCED_PIXELS = 4_000_000
 # How each format's files begin: to say "a damaged PNG" rather than "not an image".
 SIGNATURES = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP"}
 
@@ -30,13 +34,14 @@ def read_image(path):
     frame), BMP, TIFF and WebP are read.
     """
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise ImageError("too large (%d MB; at most %d MB)" % (size >> 20, MAX_FILE_BYTES >> 20))
         with open(path, "rb") as f:
-            data = f.read()
+            # Bounded by what is read, not by the size the file system gives: a device or
+            # a pipe (/dev/urandom) says 0.
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ImageError("cannot read: %s" % (e.strerror or e))
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError("too large (over %d MB)" % (MAX_FILE_BYTES >> 20))
     return decode(data)
 
 
@@ -66,17 +71,28 @@ def decode(data):
             raise ImageError("empty image (%dx%d pixels)" % (width, height))
         try:
             return _to_array(image)
+        except ImageError:
+            raise
         except Exception as e:  # truncated or corrupt data, in whichever codec
             raise ImageError("cannot decode: a damaged %s file (%s)" % (image.format, e))
 
 
 def _to_array(image):
     """A Pillow image as float32 [height, width, channels] in 0..255, upright: a phone's
-    photo is turned as its EXIF orientation says, as a photo viewer shows it."""
+    photo is turned as its EXIF orientation says, as a photo viewer shows it. One of more
+    than MAX_WORKING_PIXELS is reduced to at most REDUCED_PIXELS first."""
+    width, height = image.size
+    if width * height > MAX_WORKING_PIXELS:  # a JPEG can be decoded at a smaller scale
+        factor = _reduction(width, height)
+        image.draft(image.mode, (width // factor, height // factor))
     image.load()
+    if image.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        image = _reduced(image)  # before any copy of the whole
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grey
-        array = np.asarray(image, np.float32)
+        array = np.asarray(_reduced(image.convert("F")), np.float32)
+        if not np.isfinite(array).all():
+            raise ImageError("holds pixels that are not numbers (NaN or infinity)")
         peak = 255.0 if array.max() <= 255 else 65535.0
         return (array * (255.0 / peak))[..., None]
     transparent = "A" in image.getbands() or "transparency" in image.info
@@ -84,8 +100,27 @@ def _to_array(image):
         image = image.convert("LA" if transparent else "L")
     else:
         image = image.convert("RGBA" if transparent else "RGB")
-    array = np.asarray(image, np.float32)
+    array = np.asarray(_reduced(image), np.float32)
     return array[..., None] if array.ndim == 2 else array
+
+
+def _reduction(width, height):
+    """The whole factor that brings width x height to at most REDUCED_PIXELS."""
+    return math.ceil(math.sqrt(width * height / REDUCED_PIXELS))
+
+
+def _reduction(width, height):
+    """The whole factor that brings width x height to at most REDUCED_PIXELS."""
+    return math.ceil(math.sqrt(width * height / REDUCED_PIXELS))
+
+
+def _reduced(image):
+    """The image reduced (each pixel the mean of a block) to at most REDUCED_PIXELS, if it
+    is larger than MAX_WORKING_PIXELS."""
+    width, height = image.size
+    if width * height <= MAX_WORKING_PIXELS:
+        return image
+    return image.reduce(_reduction(width, height))
 
 
 def _grey(image):

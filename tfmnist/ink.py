@@ -17,17 +17,64 @@ SHADING_GRADIENT = 0.03  # log brightness per pixel: a gentler change is the lig
 DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
 MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
+# Ink found in a shrunk photo whose box is smaller than this (in work pixels) is looked at
+# again, finer, and the photo cropped around it: a small digit in a large photo.
+LOOK_CLOSER_BELOW = 24
+FINE_WORK_SIZE = 1024  # the finer look's longer side
+CROP_MARGIN = 0.5  # of the ink's box, on each side of the crop
+MIN_DIGIT_PIXELS = 4  # ink whose box is smaller than this on both sides is a speck
 
 
 def ink_strokes(pixels):
     """An image [h, w, channels] in 0..255 -> its strokes as ink in [0, 1], on a zero
-    background, at most WORK_SIZE pixels on a side."""
-    return normalise_stroke_width(remove_background(ink(pixels)))
+    background, at most WORK_SIZE pixels on a side.
+
+    A photo larger than WORK_SIZE whose ink is small there, or gone (a small digit in a
+    large photo), is looked at again, finer, and cropped around its ink first. Ink that is
+    only a speck is no digit: ImageError, as for a blank image.
+    """
+    try:
+        strokes = normalise_stroke_width(remove_background(ink(pixels)))
+    except ImageError:
+        strokes = None
+    if max(pixels.shape[:2]) > WORK_SIZE and (strokes is None
+                                              or _box_side(strokes) < LOOK_CLOSER_BELOW):
+        crop = _around_ink(pixels)
+        if crop is not None:
+            return ink_strokes(crop)
+    if strokes is None:
+        raise ImageError("blank: no ink found")
+    if _box_side(strokes) < MIN_DIGIT_PIXELS:
+        raise ImageError("blank: only a speck of ink, too small to be a digit")
+    return strokes
 
 
-def ink(pixels):
+def _box_side(strokes):
+    """The longer side of the box around the ink."""
+    rows, cols = np.nonzero(strokes)
+    return max(np.ptp(rows), np.ptp(cols)) + 1 if len(rows) else 0
+
+
+def _around_ink(pixels):
+    """The part of a large image around its ink, as a finer look (FINE_WORK_SIZE) finds it,
+    with a margin; None when that finds no ink, or the ink fills most of the image."""
+    try:
+        fine = remove_background(ink(pixels, FINE_WORK_SIZE))
+    except ImageError:
+        return None
+    rows, cols = np.nonzero(fine)
+    scale = max(pixels.shape[:2]) / max(fine.shape)
+    margin = CROP_MARGIN * max(np.ptp(rows), np.ptp(cols))
+    top, bottom = [int(scale * v) for v in (rows.min() - margin, rows.max() + 1 + margin)]
+    left, right = [int(scale * v) for v in (cols.min() - margin, cols.max() + 1 + margin)]
+    top, left = max(top, 0), max(left, 0)
+    crop = pixels[top:bottom, left:right]
+    return crop if crop.size < 0.5 * pixels.size else None
+
+
+def ink(pixels, work_size=WORK_SIZE):
     """How much ink each pixel holds, float [h, w] in [0, 1], from [h, w, channels] 0..255,
-    shrunk to at most WORK_SIZE pixels on a side.
+    shrunk to at most work_size pixels on a side.
 
     An alpha channel with any transparency is the ink itself (a drawing on a transparent
     background). Otherwise dark ink on light paper is measured against the paper's own
@@ -37,10 +84,10 @@ def ink(pixels):
     """
     channels = pixels.shape[2]
     if channels in (2, 4) and pixels[..., -1].min() < 255:
-        return _work_size(pixels[..., -1] / 255.0)
+        return _work_size(pixels[..., -1] / 255.0, work_size)
     color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
     gray = color.mean(axis=2) if channels < 3 else color @ np.float32([0.299, 0.587, 0.114])
-    gray = _work_size(gray / 255.0)
+    gray = _work_size(gray / 255.0, work_size)
     paper_relative = reflectance(gray)
     border = np.median(np.concatenate([paper_relative[0], paper_relative[-1],
                                        paper_relative[:, 0], paper_relative[:, -1]]))
@@ -50,12 +97,12 @@ def ink(pixels):
     return gray
 
 
-def _work_size(image):
-    """An image [h, w] shrunk to at most WORK_SIZE pixels on its longer side."""
+def _work_size(image, work_size=WORK_SIZE):
+    """An image [h, w] shrunk to at most work_size pixels on its longer side."""
     height, width = image.shape
-    if max(height, width) <= WORK_SIZE:
+    if max(height, width) <= work_size:
         return np.asarray(image, np.float32)
-    scale = WORK_SIZE / max(height, width)
+    scale = work_size / max(height, width)
     return resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
 
 

@@ -126,18 +126,60 @@ def histograms(columns, title, shade=None):
     return png_of(figure)
 
 
-def curves(series, title, x_label, y_label, log_y=False):
+def curves(series, title, x_label, y_label, log_y=False, log_x=False, markers=False):
     """Several curves on one axes: {name: (x, y)}."""
     figure = Figure(figsize=(7, 4))
     axes = figure.add_subplot(1, 1, 1)
     for name, (x, y) in series.items():
-        axes.plot(x, y, label=name)
+        axes.plot(x, y, "o-" if markers else "-", label=name)
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
     if log_y:
         axes.set_yscale("log")
+    if log_x:
+        axes.set_xscale("log")
     axes.legend()
     axes.grid(alpha=0.3)
     axes.set_title(title)
+    figure.tight_layout()
+    return png_of(figure)
+
+
+def descent(x, y, fits, paths, surface, title):
+    """Gradient descent on two parameters: the data with each path's fitted curve, beside
+    the cost surface (log scale contours) with each path the parameters took.
+
+    Args:
+      x, y: the data points.
+      fits: the model's curve over x at each path's end.
+      paths: [(a, b, cost)] per step, per path (rows past an overflow are left out).
+      surface: (a grid, b grid, cost grid).
+    """
+    figure = Figure(figsize=(11, 4.4))
+    data_axes = figure.add_subplot(1, 2, 1)
+    data_axes.plot(x, y, ".", color="0.5", label="data")
+    for index, (fit, path) in enumerate(zip(fits, paths)):
+        data_axes.plot(x, fit, color="C%d" % index,
+                       label="fit from a=%g, b=%g" % (path[0, 0], path[0, 1]))
+    data_axes.set_xlabel("x")
+    data_axes.set_ylabel("y")
+    data_axes.legend(fontsize="small")
+    data_axes.grid(alpha=0.3)
+    cost_axes = figure.add_subplot(1, 2, 2)
+    a_grid, b_grid, costs = surface
+    contours = cost_axes.contourf(a_grid, b_grid, np.log10(np.maximum(costs, 1e-6)), 25,
+                                  cmap="viridis")
+    figure.colorbar(contours, ax=cost_axes, label="log10 of the cost (mean squared error)")
+    for index, path in enumerate(paths):
+        path = path[np.isfinite(path).all(axis=1)]
+        cost_axes.plot(path[:, 0], path[:, 1], ".-", color="C%d" % index, markersize=3,
+                       linewidth=1, label="path, %d steps" % (len(path) - 1))
+        cost_axes.plot(*path[0, :2], "o", color="C%d" % index, markeredgecolor="white")
+        cost_axes.plot(*path[-1, :2], "*", color="C%d" % index, markersize=12,
+                       markeredgecolor="white")
+    cost_axes.set_xlabel("a")
+    cost_axes.set_ylabel("b")
+    cost_axes.legend(fontsize="small", loc="upper left")
+    figure.suptitle(title)
     figure.tight_layout()
     return png_of(figure)

@@ -9,13 +9,27 @@ Setting either variable yourself overrides it:
 - TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's C++ log lines at WARNING and above.
 - TF_ENABLE_ONEDNN_OPTS=1 asks for oneDNN's fused CPU kernels, which TensorFlow turns on only
   for some processors: on a 2-core AMD EPYC they train the CNN 1.5 times faster than Eigen's.
+
+And TF_USE_LEGACY_KERAS, which brings back TF1's layers and RNN cells (tf.layers,
+tf.nn.rnn_cell) on TensorFlow 2.16 and newer: it is set when the tf-keras package is
+installed (see the README's "Bring your TF1 code"), and taken away when it is not, since
+TensorFlow's import fails with it set and the package missing.
 """
+import importlib.util
 import os
 import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+LEGACY_KERAS = importlib.util.find_spec("tf_keras") is not None
+if LEGACY_KERAS:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+elif os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):  # as TensorFlow reads it
+    print("notice: TF_USE_LEGACY_KERAS is set, but the tf-keras package is not installed: "
+          "ignoring it (pip install --no-deps tf-keras==2.21.0 brings tf.layers back)",
+          file=sys.stderr)
+    del os.environ["TF_USE_LEGACY_KERAS"]
 
 
 def _interactive():

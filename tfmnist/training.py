@@ -24,7 +24,7 @@ import os
 import threading
 import time
 
-from tfmnist import checkpoints, flags, image_files, rundirs
+from tfmnist import checkpoints, classifiers, export, flags, image_files, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -35,14 +35,9 @@ class Run:
     the lock, however the run ends. A new run stopped before its first checkpoint takes its
     files away again.
 
-    Args:
-      args: the parsed flags (see flags.py).
-      sess: the session, in the graph that holds the model.
-      mnist: the Datasets.
-      evaluator: what to evaluate, an evaluation.Classifier or Reconstruction.
-      learning_rate: a tensor, logged with the progress, if the rate changes.
-      variables, global_step: what a checkpoint holds, and the step counter (default: the
-        graph's).
+    Args: the parsed flags (flags.py); the session; the Datasets; the evaluator
+    (evaluation.Classifier or Reconstruction); the learning rate to log, if it changes; what a
+    checkpoint holds and the step counter, if not the graph's variables and global step.
     """
 
     def __init__(self, args, sess, mnist, evaluator, learning_rate=None, variables=None,
@@ -50,31 +45,24 @@ class Run:
         self.args, self.sess, self.mnist, self.evaluator = args, sess, mnist, evaluator
         self._learning_rate = learning_rate
         self._tag = evaluator.metric.replace(" ", "_")
-        self._global_step = (tf.train.get_or_create_global_step() if global_step is None
-                             else global_step)
-        self._variables = tf.global_variables() if variables is None else variables
-        self._saver = checkpoints.make_saver(self._variables)
+        self._checkpoints = checkpoints.RunCheckpoints(variables, global_step)
         self.restoring = args.resume or args.eval_only
         self.total_steps = flags.total_steps(args, mnist)
         self.start_step = 0
         self.run_dir = self.checkpoint_path = self.validation_figure = None
-        self.progress = Progress(args.batch_size, mnist.train.num_examples, self.total_steps)
-        self.losses = self.progress.losses
+        self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every)
+        # The loop's questions and its record, answered by the progress.
+        self.record, self.log_due = self.progress.record, self.progress.log_due
+        self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
         self.validations = []  # {step, metric: value} at each validation
-        self._lock = self._log = None
+        self._lock = None
+        self._output = NO_WRITER  # what the run writes besides checkpoints: see steps()
 
     def __enter__(self):
-        try:
-            if not self.args.no_save:
-                self.run_dir, created = find_run_dir(self.args)
-                if not self.args.eval_only:
-                    self._lock = rundirs.claim(self.run_dir, fresh=not self.args.resume,
-                                               created=created)
-                if not self.restoring:
-                    rundirs.write_json(self.run_dir, rundirs.CONFIG_FILE, config_of(self.args))
-        except BaseException:
-            self.close()
-            raise
+        if getattr(self.args, "export", None):
+            export.check_target(self.args.export)  # before training, not after
+        if not self.args.no_save:
+            self.run_dir, self._lock = open_run_dir(self.args)
         return self
 
     def __exit__(self, exc_type, exc, traceback):
@@ -83,9 +71,8 @@ class Run:
         self.close()
 
     def close(self):
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._output.close()
+        self._output = NO_WRITER
         if self._lock is not None:
             if not (self.args.resume or self.checkpoint_path):
                 rundirs.remove_unsaved_run(self.run_dir, self._lock)
@@ -94,181 +81,141 @@ class Run:
 
     def restore(self):
         """Restores the run's last checkpoint, refusing one that another model or, to
-        resume, another schedule wrote. Evaluating restores the model's variables and the
-        step, not the optimizer's: a run trained in eager mode saved no optimizer state."""
-        args = self.args
-        checkpoints.latest(self.run_dir)  # a missing or damaged checkpoint is named first
-        if args.resume:
-            checkpoints.check_flags(self.run_dir, args, args.schedule_flags, "--resume",
-                                    "training", "resume with the same values")
-            variables, saver = self._variables, self._saver
-        else:
-            if args.model_flags:
-                checkpoints.check_flags(self.run_dir, args, args.model_flags, "--eval-only",
-                                        "model", "evaluate with the same values")
-            variables = self.evaluator.variables(self._variables)
-            if not any(variable is self._global_step for variable in variables):
-                variables.append(self._global_step)
-            saver = checkpoints.make_saver(variables)
-        self.checkpoint_path = checkpoints.restore(self.sess, saver, self.run_dir, variables)
+        resume, another schedule wrote (see checkpoints.RunCheckpoints.restore)."""
+        self.checkpoint_path = self._checkpoints.restore(self.sess, self.run_dir, self.args,
+                                                         self.evaluator)
 
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
         args = self.args
-        self.start_step = int(self.sess.run(self._global_step))
+        self.start_step = self._checkpoints.step(self.sess)
         if args.eval_only:
             self.total_steps = self.start_step
         if self.start_step < self.total_steps:
             if self.run_dir is not None:
-                checkpoints.check_free_space(self.run_dir, self._variables)
-                self._log = TensorBoardLog(self.run_dir, None if self.restoring
-                                           else self.sess.graph, self.start_step)
+                self._checkpoints.check_free_space(self.run_dir)
+                self._output = RunWriter(self.run_dir, None if self.restoring
+                                         else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
             self.mnist.train.skip(self.start_step * args.batch_size)
-            print("training %d steps of %d (%.1f epochs) from step %d; %s"
-                  % (self.total_steps - self.start_step, args.batch_size,
-                     self.total_steps * args.batch_size / self.mnist.train.num_examples,
-                     self.start_step, "checkpoints and logs in %s" % self.run_dir
-                     if self.run_dir else "nothing is written (--no-save)"), flush=True)
-        self.progress.total_steps = self.total_steps
-        self.progress.start(self.start_step)
+        self.progress.start(self.start_step, self.total_steps, self.run_dir)
         return range(self.start_step + 1, self.total_steps + 1)
-
-    def record(self, loss_value):
-        """Keeps a step's loss, for the progress lines and the curves; stops at a NaN."""
-        self.progress.record(loss_value)
-
-    def log_due(self, step):
-        """True every --log-every steps, and at the last."""
-        return step % self.args.log_every == 0 or step == self.total_steps
-
-    def epoch_ended(self, step):
-        """True when this step's batch finished a pass over the training set, and at the
-        last step."""
-        per_epoch = self.mnist.train.num_examples
-        batch_size = self.args.batch_size
-        return (step * batch_size // per_epoch > (step - 1) * batch_size // per_epoch
-                or step == self.total_steps)
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
-        scalars, extra = {}, ""
-        if batch_accuracy is not None:
-            scalars["accuracy/train_batch"] = batch_accuracy
-            extra += "  batch accuracy %.3f" % batch_accuracy
-        if self._learning_rate is not None:
-            scalars["learning_rate"] = self.sess.run(self._learning_rate)
-            extra += "  lr %.2e" % scalars["learning_rate"]
-        self.progress.line(step, scalars, extra)
-        self._write(lambda log: log.scalars(scalars, step))
+        rate = None if self._learning_rate is None else self.sess.run(self._learning_rate)
+        self._output.scalars(self.progress.line(step, batch_accuracy, rate), step)
 
     def validate(self, step):
         """Evaluates the validation set (if there is one), prints and logs the figure."""
-        pause = time.perf_counter()
         if self.mnist.validation.num_examples:
+            pause = time.perf_counter()
             self.validation_figure, _ = self.evaluator.evaluate(self.sess, self.mnist.validation)
+            self.progress.paused(pause)
             print("validation %s %.4f" % (self.evaluator.metric, self.validation_figure),
                   flush=True)
             self.validations.append({"step": step, self.evaluator.metric: self.validation_figure})
-            self._write(lambda log: log.scalars({"%s/validation" % self._tag:
-                                                 self.validation_figure}, step))
-        self.progress.paused(pause)
+            self._output.scalars({"%s/validation" % self._tag: self.validation_figure}, step)
 
     def save(self, step):
         """Writes a checkpoint of this step (with --no-save, nothing)."""
         if self.run_dir is None:
             return
         pause = time.perf_counter()
-        self.checkpoint_path = checkpoints.save(self.sess, self._saver, self.run_dir, step,
-                                                self.checkpoint_path is not None)
+        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step)
         self.progress.paused(pause)
 
     def finish(self):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
         picture of the training curves, and returns them."""
         trained, seconds = len(self.losses), self.progress.train_seconds
+        images_per_s = trained * self.args.batch_size / max(seconds, 1e-9) if trained else None
         if trained:
-            images_per_s = trained * self.args.batch_size / max(seconds, 1e-9)
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path))
         else:
-            images_per_s = None
             print("evaluating checkpoint %s" % self.checkpoint_path)
         test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
         figures = {"test_" + self._tag: test_figure,
                    "validation_" + self._tag: self.validation_figure,
-                   "global_step": self.start_step + trained,
-                   "train_seconds": seconds if trained else 0.0,
+                   "global_step": self.start_step + trained, "train_seconds": seconds,
                    "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
                    "run_dir": self.run_dir, "progress": self.progress.lines,
                    "validations": self.validations}
-        if self._log is not None:
-            for title, image in self.evaluator.pictures(self.mnist.test, test_outputs):
-                self._log.image(title, image_files.encode_png(image), figures["global_step"])
-            self._write(lambda log: log.flush())
-            rundirs.write_json(self.run_dir, rundirs.METRICS_FILE, figures)
-            from tfmnist import pictures  # matplotlib takes a second to load: only runs that draw
-
-            self.add_picture("training_curves", pictures.training_curves(
-                self.losses, self.validations, self.evaluator.metric,
-                "%s, run %s: steps %d to %d" % (self.args.script, os.path.basename(self.run_dir),
-                                                self.start_step, self.start_step + trained),
-                self.start_step))
+        self._output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
+                             self.losses, self.evaluator.metric, "%s, run %s: steps %d to %d" % (
+                                 self.args.script, os.path.basename(self.run_dir or ""),
+                                 self.start_step, figures["global_step"]), self.start_step)
         print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
+        if getattr(self.args, "export", None):
+            export.write(classifiers.name_of(self.args.script), self.run_dir, self.args.export)
+            print("SavedModel: %s" % self.args.export)
         return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
                                                     test_outputs})
 
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
-
-        Only a run that trains writes: --eval-only and --no-save leave no picture.
-        """
-        if self._log is None:
-            return
-        path = os.path.join(self.run_dir, name + ".png")
-        try:
-            rundirs.write_atomically(path, png)
-        except OSError as e:
-            raise UsageError("cannot write %s: %s" % (path, e.strerror or e))
-        self._log.image(name, png, self.start_step + len(self.losses))
-        self._write(lambda log: log.flush())
-
-    def _write(self, action):
-        """Does `action` to the TensorBoard log, if the run keeps one."""
-        if self._log is not None:
-            action(self._log)
+        Only a run that trains writes: --eval-only and --no-save leave no picture."""
+        self._output.picture(name, png, self.start_step + len(self.losses))
 
 
 class Progress:
-    """Each step's loss, the progress lines, and the training time (evaluation and saving
-    left out)."""
+    """A run's schedule and record: when to log and validate, each step's loss, the progress
+    lines, and the training time (evaluation and saving left out)."""
 
-    def __init__(self, batch_size, examples_per_epoch, total_steps):
+    def __init__(self, batch_size, examples_per_epoch, log_every):
         self.batch_size, self.examples_per_epoch = batch_size, examples_per_epoch
-        self.total_steps = total_steps
+        self.log_every = log_every
         self.losses = []  # every step's training loss, for plotting
         self.lines = []  # {step, loss, images_per_s} at each progress line
         self.train_seconds = 0.0
-        self.start(0)
+        self.first_step = self.total_steps = 0
 
-    def start(self, step):
-        """Starts the clock, from the step after `step`."""
+    def start(self, step, total_steps, run_dir=None):
+        """Starts the clock, from the step after `step` to `total_steps`, with a line that
+        says where the checkpoints and logs go (run_dir)."""
         self.first_step = self._interval_first_step = step  # of the steps a line sums up
+        self.total_steps = total_steps
+        if step < total_steps:
+            print("training %d steps of %d (%.1f epochs) from step %d; %s"
+                  % (total_steps - step, self.batch_size,
+                     total_steps * self.batch_size / self.examples_per_epoch, step,
+                     "checkpoints and logs in %s" % run_dir if run_dir
+                     else "nothing is written (--no-save)"), flush=True)
         self._interval_start = time.perf_counter()
 
     def record(self, loss_value):
+        """Keeps a step's loss, for the progress lines and the curves; stops at a NaN."""
         if math.isnan(loss_value):
             raise UsageError("the loss became NaN at step %d: lower --learning-rate"
                              % (self.first_step + len(self.losses) + 1))
         self.losses.append(float(loss_value))
 
-    def line(self, step, scalars, extra):
-        """Prints the line of `step`: the mean loss since the last line, the speed, and
-        `extra` (text); adds the mean loss to `scalars`."""
+    def log_due(self, step):
+        """True every --log-every steps, and at the last."""
+        return step % self.log_every == 0 or step == self.total_steps
+
+    def epoch_ended(self, step):
+        """True when this step's batch finished a pass over the training set, and at the
+        last step."""
+        per_epoch, batch_size = self.examples_per_epoch, self.batch_size
+        return (step * batch_size // per_epoch > (step - 1) * batch_size // per_epoch
+                or step == self.total_steps)
+
+    def line(self, step, batch_accuracy=None, learning_rate=None):
+        """Prints the line of `step`: the mean loss since the last line, the batch's
+        accuracy, the learning rate, the speed; returns them as TensorBoard's scalars."""
         seconds = time.perf_counter() - self._interval_start
         self.train_seconds += seconds
         interval = self.losses[self._interval_first_step - step:]
-        scalars["loss"] = sum(interval) / len(interval)
+        scalars = {"loss": sum(interval) / len(interval)}
+        extra = ""
+        if batch_accuracy is not None:
+            scalars["accuracy/train_batch"] = batch_accuracy
+            extra += "  batch accuracy %.3f" % batch_accuracy
+        if learning_rate is not None:
+            scalars["learning_rate"] = learning_rate
+            extra += "  lr %.2e" % learning_rate
         images_per_s = len(interval) * self.batch_size / seconds
         print("step %*d/%d  epoch %5.2f  loss %.4f%s  %6.0f images/s" % (
             len(str(self.total_steps)), step, self.total_steps,
@@ -277,15 +224,17 @@ class Progress:
         self.lines.append({"step": step, "loss": scalars["loss"], "images_per_s": images_per_s})
         self._interval_first_step = step
         self._interval_start = time.perf_counter()
+        return scalars
 
     def paused(self, since):
         """Leaves the time from `since` (a perf_counter reading) to now out of training."""
         self._interval_start += time.perf_counter() - since
 
 
-class TensorBoardLog:
-    """A run's TensorBoard events: scalars and images, flushed as they come. A full disk is a
-    UsageError at the flush, not a traceback from the writing thread.
+class RunWriter:
+    """What a training run writes besides its checkpoints: TensorBoard's events (scalars and
+    images, flushed as they come), its pictures and metrics.json. A full disk is a UsageError
+    at the flush, not a traceback from TensorBoard's writing thread.
 
     Args:
       graph: the graph to show (None: none, as when a run resumes).
@@ -302,8 +251,8 @@ class TensorBoardLog:
         # The FileWriter's thread prints a traceback when the disk is full, and the same
         # error comes again at the next flush, which says it in one line.
         self._excepthook = getattr(threading, "excepthook", None)  # Python 3.8 and newer
-        if self._excepthook is not None:
-            threading.excepthook = self._quiet_writer_thread
+        if self._excepthook is not None:  # novm: vermin cannot see this guard
+            threading.excepthook = self._quiet_writer_thread  # novm
 
     def _quiet_writer_thread(self, args):
         if args.thread is None or args.thread.name != "EventLoggerThread":
@@ -313,15 +262,37 @@ class TensorBoardLog:
         self._writer.add_summary(tf.Summary(value=[
             tf.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()
         ]), step)
-        self.flush()
+        self._flush()
 
-    def image(self, tag, png, step):
+    def _image(self, tag, png, step):
         """Adds a PNG file's bytes (image_files.encode_png, pictures.py) as an image."""
         height, width, channels = image_files.png_shape(png)
         self._writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag=tag, image=tf.Summary.Image(
             height=height, width=width, colorspace=channels, encoded_image_string=png))]), step)
 
-    def flush(self):
+    def picture(self, name, png, step):
+        """Writes NAME.png in the run directory, and adds it to TensorBoard."""
+        path = os.path.join(self.run_dir, name + ".png")
+        try:
+            rundirs.write_atomically(path, png)
+        except OSError as e:
+            raise UsageError("cannot write %s: %s" % (path, e.strerror or e))
+        self._image(name, png, step)
+        self._flush()
+
+    def results(self, figures, images, losses, metric, title, first_step):
+        """The run's end: images [(title, 28x28)] to TensorBoard, the figures to
+        metrics.json, and the losses and validations drawn as training_curves.png."""
+        from tfmnist import pictures  # matplotlib takes a second to load: only runs that draw
+
+        for image_title, image in images:
+            self._image(image_title, image_files.encode_png(image), figures["global_step"])
+        self._flush()
+        rundirs.write_json(self.run_dir, rundirs.METRICS_FILE, figures)
+        self.picture("training_curves", pictures.training_curves(
+            losses, figures["validations"], metric, title, first_step), figures["global_step"])
+
+    def _flush(self):
         try:
             self._writer.flush()
         except Exception as e:  # raised from the writing thread: IndexError, OSError, ...
@@ -334,7 +305,36 @@ class TensorBoardLog:
         except Exception:  # a full disk: the run is ending with that error already
             pass
         if self._excepthook is not None:
-            threading.excepthook = self._excepthook
+            threading.excepthook = self._excepthook  # novm: guarded, as above
+
+
+class _NoWriter:
+    """What a run that writes nothing writes: --no-save, --eval-only."""
+
+    def _nothing(self, *args):
+        pass
+
+    scalars = picture = results = close = _nothing
+
+
+NO_WRITER = _NoWriter()
+
+
+def open_run_dir(args):
+    """(the run directory, its Lock or None): the directory found for the flags, locked to
+    train in (not to evaluate), with config.json written for a new run."""
+    run_dir, created = find_run_dir(args)
+    lock = None
+    try:
+        if not args.eval_only:
+            lock = rundirs.claim(run_dir, fresh=not args.resume, created=created)
+        if not (args.resume or args.eval_only):
+            rundirs.write_json(run_dir, rundirs.CONFIG_FILE, config_of(args))
+    except BaseException:
+        if lock is not None:
+            rundirs.remove_unsaved_run(run_dir, lock)
+        raise
+    return run_dir, lock
 
 
 def find_run_dir(args):

@@ -1,5 +1,6 @@
 """Writes tools/api_manifest.txt: the public API of tensorflow.compat.v1 in TensorFlow 1.15.5
-and of NumPy 1.18.5, read from their wheels, for tests/test_tf115_api.py.
+and of NumPy 1.18.5, read from their wheels, for tests/test_tf115_api.py; and the signatures
+of TF1's MNIST loader, for tests/test_code_people_bring.py.
 
 TensorFlow 1.15 installs only on Python 3.7, which these machines lack, but its wheel can
 still be downloaded and read. Its `tensorflow_core/_api/v1/compat/v1/**/__init__.py` files
@@ -34,6 +35,7 @@ PIP_DOWNLOAD = ["download", "--no-deps", "--only-binary=:all:", "--python-versio
                 "--implementation", "cp", "--abi", "cp37m",
                 "--platform", "manylinux2010_x86_64", "--platform", "manylinux1_x86_64"]
 TF_API = "tensorflow_core/_api/v1/compat/v1"
+MNIST_LOADER = "tensorflow_core/contrib/learn/python/learn/datasets/mnist.py"
 
 
 def params_of(function):
@@ -352,11 +354,39 @@ def find_wheels(directory):
     return wheels
 
 
+def params_with_defaults(function):
+    """The parameter names of an ast.FunctionDef, each NAME=DEFAULT where it has one (the
+    default as its source spells it), without `self`."""
+    a = function.args
+    names = [arg.arg for arg in a.args]
+    defaults = [None] * (len(names) - len(a.defaults)) + [ast.unparse(d) for d in a.defaults]
+    return [name if default is None else "%s=%s" % (name, default.replace(" ", ""))
+            for name, default in zip(names, defaults) if name != "self"]
+
+
+def mnist_loader_lines(root):
+    """TF1's MNIST loader (tensorflow.examples.tutorials.mnist.input_data, which imports
+    contrib's): read_data_sets, DataSet and DataSet.next_batch, with their defaults."""
+    tree = ast.parse(open(os.path.join(root, MNIST_LOADER), encoding="utf-8").read())
+    lines = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "read_data_sets":
+            lines.append(("read_data_sets", "function", params_with_defaults(node)))
+        elif isinstance(node, ast.ClassDef) and node.name == "DataSet":
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef) and method.name == "__init__":
+                    lines.append(("DataSet", "class", params_with_defaults(method)))
+                elif isinstance(method, ast.FunctionDef) and method.name == "next_batch":
+                    lines.append(("DataSet.next_batch", "method", params_with_defaults(method)))
+    return lines
+
+
 def write_manifest(wheels, path=MANIFEST):
     with tempfile.TemporaryDirectory() as unpacked:
         with zipfile.ZipFile(wheels["tensorflow"]) as archive:
             archive.extractall(unpacked, [n for n in archive.namelist() if n.endswith(".py")])
         tf_lines = tensorflow_lines(unpacked, CLASSES_WITH_METHODS)
+        loader_lines = mnist_loader_lines(unpacked)
     with tempfile.TemporaryDirectory() as unpacked:
         with zipfile.ZipFile(wheels["numpy"]) as archive:
             archive.extractall(unpacked, [n for n in archive.namelist() if n.endswith(".py")])
@@ -365,8 +395,10 @@ def write_manifest(wheels, path=MANIFEST):
         out.write("# The public API of tensorflow.compat.v1 in TensorFlow 1.15.5 (tf.NAME) and of "
                   "NumPy 1.18.5 (np.NAME),\n# read from their wheels (%s) by tools/api_manifest.py"
                   "; read by tests/test_tf115_api.py.\n# NAME KIND [PARAMS]: see the generator's "
-                  "docstring.\n" % ", ".join(os.path.basename(w) for w in wheels.values()))
-        for prefix, lines in (("tf.", tf_lines), ("np.", np_lines)):
+                  "docstring; input_data.NAME: TF1's MNIST loader, PARAM=DEFAULT as its source "
+                  "spells it.\n" % ", ".join(os.path.basename(w) for w in wheels.values()))
+        for prefix, lines in (("tf.", tf_lines), ("np.", np_lines),
+                              ("input_data.", loader_lines)):
             seen = set()
             for name, kind, params in lines:
                 if name in seen:

@@ -1,0 +1,102 @@
+"""--export: a trained classifier as a SavedModel, loaded in a fresh process, by
+saved_model_cli, classify.py and draw.py, with the checkpoint's answers."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO_DIR, tiny_flags
+import classify
+import draw
+import input_data
+import mlp_mnist
+import softmax_mnist
+from tfmnist import classifiers
+from tfmnist.command_line import UsageError
+from tfmnist.evaluation import predict
+
+LOAD_AND_ANSWER = """
+import json, sys
+import numpy as np
+from tfmnist.tf1 import tf  # TensorFlow alone: nothing else of the project is imported
+images = np.load(sys.argv[2])
+with tf.Session(graph=tf.Graph()) as sess:
+    meta = tf.saved_model.loader.load(sess, ["serve"], sys.argv[1])
+    signature = meta.signature_def["serving_default"]
+    probabilities, classes = sess.run(
+        [signature.outputs["probabilities"].name, signature.outputs["classes"].name],
+        {signature.inputs["images"].name: images})
+np.save(sys.argv[3], probabilities)
+print(json.dumps(classes.tolist()))
+"""
+
+
+@pytest.mark.parametrize("script, name, extra", [
+    (softmax_mnist, "softmax", []),
+    (mlp_mnist, "mlp", ["--activation", "tanh", "--hidden", "32"]),
+])
+def test_an_export_answers_as_its_checkpoint_in_a_fresh_process(shared_tiny_dir, tmp_path,
+                                                                 script, name, extra):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    script.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "10", "--export",
+                           str(export_dir), *extra))
+    images = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test.images
+    np.save(tmp_path / "images.npy", images)
+    result = subprocess.run([sys.executable, "-c", LOAD_AND_ANSWER, str(export_dir),
+                             str(tmp_path / "images.npy"), str(tmp_path / "answers.npy")],
+                            capture_output=True, text=True, cwd=REPO_DIR)
+    assert result.returncode == 0, result.stderr
+    logits = predict(classifiers.inference_of(name, str(run_dir)), str(run_dir), images)
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(np.load(tmp_path / "answers.npy"), expected, atol=1e-6)
+    assert json.loads(result.stdout) == logits.argmax(1).tolist()
+
+
+def test_saved_model_cli_describes_it(shared_tiny_dir, tmp_path):
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3",
+                                  "--export", str(tmp_path / "export")))
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if not os.path.exists(cli):
+        cli = shutil.which("saved_model_cli")
+    result = subprocess.run([cli, "show", "--dir", str(tmp_path / "export"), "--all"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for words in ("signature_def['serving_default']", "inputs['images']",
+                  "outputs['probabilities']", "outputs['classes']", "shape: (-1, 784)"):
+        assert words in result.stdout
+
+
+def test_classify_and_draw_read_an_export(shared_tiny_dir, tmp_path):
+    run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "10"))
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--eval-only", "--export",
+                                  export_dir))  # an existing run, exported
+    image = str(tmp_path / "digit.png")
+    Image.fromarray(np.pad(np.full((20, 4), 255, np.uint8), 10)).save(image)
+    from_checkpoint = classify.classify([image], "softmax", run_dir)[image].probabilities
+    from_export = classify.classify([image], "softmax", export_dir)[image].probabilities
+    np.testing.assert_allclose(from_export, from_checkpoint, atol=1e-6)
+    models, _ = draw.load_models({"softmax": export_dir})
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 12:16] = 1.0
+    assert models["softmax"].classify(digit).shape == (10,)
+
+
+def test_an_export_never_overwrites_or_is_left_half_written(shared_tiny_dir, tmp_path):
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="--export .*occupied: it exists and is not an empty "
+                                         "directory; choose a new one"):
+        softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3",
+                                      "--export", str(occupied)))
+    assert os.listdir(occupied) == ["keep.txt"] and not (tmp_path / "run").exists()
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".export")] == []
+    with pytest.raises(SystemExit):
+        softmax_mnist.main(["--no-save", "--export", str(tmp_path / "x")])

@@ -1,0 +1,281 @@
+"""Faults found by hostile testing: each gives one clear line, or the right answer, and loses
+nothing."""
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO_DIR, interrupt_at_call, tiny_flags
+import autoencoder_mnist
+import batch_norm_demo
+import classify
+import mlp_mnist
+import softmax_mnist
+from tfmnist import rundirs
+from tfmnist.command_line import UsageError, run_main
+
+
+def command(argv, script=softmax_mnist):
+    """Runs a script's main as its command line does; returns (exit code, stderr's lines)."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(lambda: script.main(argv), script.__name__ + ".py")
+    return exit_info.value.code
+
+
+def last_line(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and checkpoints.
+
+def test_resume_refuses_other_data(shared_tiny_dir, tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    with pytest.raises(UsageError, match=r"--resume with other training flags than .* was "
+                                         r"started with: --data-dir %s \(was %s\)"
+                                         % (re.escape(tiny_dir), re.escape(shared_tiny_dir))):
+        softmax_mnist.main(tiny_flags(tiny_dir, run_dir, "--steps", "3", "--resume"))
+    # The same directory, spelt another way, is the same data.
+    same = os.path.join(shared_tiny_dir, "..", os.path.basename(shared_tiny_dir))
+    assert softmax_mnist.main(tiny_flags(same, run_dir, "--steps", "3",
+                                         "--resume"))["global_step"] == 3
+
+
+def test_an_interrupted_and_resumed_run_keeps_the_last_three_checkpoints(
+        shared_tiny_dir, tmp_path, monkeypatch):
+    flags = tiny_flags(shared_tiny_dir, tmp_path, "--epochs", "5")  # saves at 10, 20, ... 50
+    interrupt_at_call(monkeypatch, 35)
+    with pytest.raises(KeyboardInterrupt):
+        softmax_mnist.main(flags)
+    monkeypatch.undo()
+    softmax_mnist.main(flags + ["--resume"])
+    kept = sorted(int(re.search(r"-(\d+)\.index$", path).group(1))
+                  for path in glob.glob(str(tmp_path / "model.ckpt-*.index")))
+    assert kept == [30, 40, 50]
+    assert not glob.glob(str(tmp_path / "model.ckpt-10.*"))
+
+
+def test_a_lock_file_that_is_a_directory_is_named(shared_tiny_dir, tmp_path, capsys):
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3"))
+    os.remove(tmp_path / rundirs.LOCK_FILE)  # the finished run's, released
+    os.mkdir(tmp_path / rundirs.LOCK_FILE)
+    assert command(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3", "--resume")) == 2
+    assert last_line(capsys) == ("softmax_mnist.py: error: %s, the lock file of the run "
+                                 "directory, is a directory: remove it"
+                                 % (tmp_path / rundirs.LOCK_FILE))
+
+
+def test_a_finished_run_without_its_checkpoints_says_so(shared_tiny_dir, tmp_path):
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3"))
+    for path in glob.glob(str(tmp_path / "model.ckpt-*")) + [str(tmp_path / "checkpoint")]:
+        os.remove(path)
+    with pytest.raises(UsageError, match="the run there finished .*metrics.json.*, but its "
+                                         "checkpoint files have been removed"):
+        softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
+
+
+def test_ctrl_c_says_which_checkpoint_was_kept(shared_tiny_dir, tmp_path, monkeypatch, capsys):
+    interrupt_at_call(monkeypatch, 3)  # before the first checkpoint, at step 10
+    assert command(tiny_flags(shared_tiny_dir, tmp_path / "a", "--steps", "25")) == 130
+    assert last_line(capsys) == ("softmax_mnist.py: interrupted; no checkpoint had been saved, "
+                                 "so the run left nothing behind")
+    assert not (tmp_path / "a").exists()
+    monkeypatch.undo()
+    interrupt_at_call(monkeypatch, 15)  # after it
+    assert command(tiny_flags(shared_tiny_dir, tmp_path / "b", "--steps", "25")) == 130
+    assert last_line(capsys) == ("softmax_mnist.py: interrupted; the last checkpoint saved, "
+                                 "%s, is complete (--resume continues from it)"
+                                 % (tmp_path / "b" / "model.ckpt-10"))
+
+
+def test_sigterm_before_the_first_checkpoint_cleans_up_as_ctrl_c_does(shared_tiny_dir,
+                                                                       tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(REPO_DIR, "cnn_mnist.py"),
+         *tiny_flags(shared_tiny_dir, run_dir, "--steps", "100000", "--log-every", "1")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_DIR)
+    for line in process.stdout:  # until it trains
+        if line.startswith("step "):
+            break
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("cnn_mnist.py: interrupted; no checkpoint had been "
+                                            "saved, so the run left nothing behind")
+    assert not run_dir.exists()
+
+
+def test_a_validation_set_of_every_example_blames_the_right_flag(shared_tiny_dir, tmp_path,
+                                                                 capsys):
+    assert command(tiny_flags(shared_tiny_dir, tmp_path, "--validation-size", "600")) == 2
+    assert last_line(capsys) == ("softmax_mnist.py: error: --validation-size 600 leaves no "
+                                 "training examples: the training set in %s has 600"
+                                 % shared_tiny_dir)
+
+
+def test_a_parent_of_numbered_runs_stands_for_its_newest(shared_tiny_dir, tmp_path):
+    parent = tmp_path / "softmax_mnist"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, parent / "1", "--steps", "3"))
+    second = softmax_mnist.main(tiny_flags(shared_tiny_dir, parent / "2", "--steps", "4"))
+    evaluated = softmax_mnist.main(tiny_flags(shared_tiny_dir, parent, "--eval-only"))
+    assert evaluated["run_dir"] == second["run_dir"] and evaluated["global_step"] == 4
+    image = tmp_path / "seven.png"
+    Image.fromarray(np.pad(np.full((20, 4), 255, np.uint8), 10)).save(str(image))
+    readings = classify.classify([str(image)], "softmax", str(parent))
+    assert readings[str(image)].probabilities.shape == (1, 10)
+
+
+def test_batch_norm_demo_refused_leaves_no_run(shared_tiny_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))
+    assert command(["--data-dir", shared_tiny_dir, "--validation-size", "100",
+                    "--batch-size", "1000"], batch_norm_demo) == 2
+    assert "--batch-size 1000 is larger than the training set" in last_line(capsys)
+    assert os.listdir(tmp_path / "runs" / "batch_norm_demo") == []
+
+
+def test_a_code_of_one_number_is_drawn(shared_tiny_dir, tmp_path):
+    result = autoencoder_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--code-size", "1",
+                                               "--steps", "3"))
+    assert result["test_codes"].shape == (200, 1)
+    assert (tmp_path / "codes.png").stat().st_size > 1000
+
+
+def test_batch_norm_demo_needs_validation_images_to_draw_on(shared_tiny_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        batch_norm_demo.main(["--data-dir", shared_tiny_dir, "--validation-size", "0",
+                              "--run-dir", str(tmp_path / "run")])
+    assert "--validation-size: '0' is not a whole number from 1" in last_line(capsys)
+    result = batch_norm_demo.main(["--data-dir", shared_tiny_dir, "--validation-size", "100",
+                                   "--batch-size", "50", "--epochs", "0.2", "--depth", "2",
+                                   "--run-dir", str(tmp_path / "run")])
+    assert sorted(result["pictures"]) == ["loss_curves", "pre_activations"]
+
+
+@pytest.mark.parametrize("script, flags, words", [
+    (mlp_mnist, ["--hidden", "100000,100000"], "--hidden 100000,100000 needs"),
+    (autoencoder_mnist, ["--code-size", "1000000000"], "--code-size 1000000000 needs"),
+])
+def test_models_too_large_for_memory_are_refused(shared_tiny_dir, tmp_path, capsys, script,
+                                                 flags, words):
+    assert command(tiny_flags(shared_tiny_dir, tmp_path / "run", *flags), script) == 2
+    line = last_line(capsys)
+    assert words in line and "this machine has" in line
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Images.
+
+def test_a_nan_pixel_is_one_line_and_the_next_image_is_read(shared_tiny_dir, tmp_path,
+                                                            capsys):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    for name, value in (("nan.tiff", np.nan), ("inf.tiff", np.inf)):
+        pixels = np.full((50, 50), 200, np.float32)
+        pixels[10, 10] = value
+        Image.fromarray(pixels, "F").save(str(tmp_path / name))
+    good = tmp_path / "good.png"
+    Image.fromarray(np.pad(np.full((20, 4), 255, np.uint8), 10)).save(str(good))
+    capsys.readouterr()
+    paths = [str(tmp_path / "nan.tiff"), str(tmp_path / "inf.tiff"), str(good)]
+    assert classify.main([*paths, "--model", "softmax", "--run-dir", str(run_dir)]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == ["%s: error: holds pixels that are not numbers (NaN or infinity)"
+                                % path for path in paths[:2]]
+    assert out.startswith(str(good) + ": ")
+
+
+def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    capsys.readouterr()
+    started = time.perf_counter()
+    assert classify.main(["/dev/zero", "--model", "softmax", "--run-dir", str(run_dir)]) == 1
+    assert capsys.readouterr().err == "/dev/zero: error: too large (over 50 MB)\n"
+    assert time.perf_counter() - started < 60  # not the endless stream
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
+def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
+    Image.new("RGB", (7000, 7000), (255, 255, 255)).save(str(tmp_path / "white.png"))
+    code = ("import re, sys\n"
+            "from tfmnist.image_files import read_image\n"
+            "def high_water_mb():\n"
+            "    status = open('/proc/self/status').read()\n"
+            "    return int(re.search(r'VmHWM:\\s*(\\d+)', status)[1]) / 1024\n"
+            "before = high_water_mb()\n"
+            "pixels = read_image(sys.argv[1])\n"
+            "print(high_water_mb() - before, *pixels.shape)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "white.png")],
+                            capture_output=True, text=True, cwd=REPO_DIR)
+    assert result.returncode == 0, result.stderr
+    grown_mb, height, width, channels = map(float, result.stdout.split())
+    assert grown_mb < 400  # the 8-bit image decoded once, then reduced: not 1.5 GB of floats
+    assert (height, width, channels) == (1750, 1750, 3)
+
+
+def test_a_small_digit_in_a_large_photo_is_found(tmp_path):
+    from PIL import ImageDraw
+
+    from tfmnist.digits import to_mnist
+    from tfmnist.image_files import read_image
+
+    photo = Image.new("L", (4000, 3000), 235)
+    ImageDraw.Draw(photo).line([(2000, 1500), (2024, 1500), (2008, 1540)], fill=30, width=4)
+    photo.save(str(tmp_path / "small.jpg"), quality=90)  # a 7, 40 px tall, strokes of 4 px
+    digit = to_mnist(read_image(str(tmp_path / "small.jpg")))
+    rows, cols = np.nonzero(digit > 0.5)
+    assert np.ptp(rows) + 1 >= 18  # scaled to MNIST's 20-pixel box, not a blur of 3 pixels
+    assert digit[rows.min(), cols].mean() > 0.5  # the 7's bar along its top
+
+
+def test_a_speck_of_ink_is_no_digit():
+    from tfmnist.digits import to_mnist
+    from tfmnist.image_files import ImageError
+
+    pixels = np.full((50, 50, 1), 255.0, np.float32)
+    pixels[20, 20] = 0
+    with pytest.raises(ImageError, match="blank: only a speck of ink, too small to be a digit"):
+        to_mnist(pixels)
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark's flags.
+
+@pytest.mark.parametrize("argv, words", [
+    (["classify-png", "-2"], "argument N: '-2' is not a whole number from 1 to 10^9"),
+    (["draw-strokes", "0"], "argument N: '0' is not a whole number from 1 to 10^9"),
+    (["photos", "x"], "argument N: 'x' is not a whole number from 1 to 10^9"),
+    (["paired", "cnn", "--torch-python", "/nonexistent"],
+     "argument --torch-python: '/nonexistent' is not a Python interpreter one can run"),
+    (["paired", "softmax", "--torch-python", sys.executable], "'softmax' is not one of cnn, rnn"),
+    (["train", "--torch-python", "/nonexistent"], "is not a Python interpreter one can run"),
+    (["--classify-png", "0"], "invalid choice"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_benchmark_refuses_bad_flags_in_one_line(argv, words):
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "tools", "benchmark.py"),
+                             *argv], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert words in result.stderr.strip().splitlines()[-1]
+
+
+def test_benchmark_names_a_run_dir_that_is_not_there():
+    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "tools", "benchmark.py"),
+                             "classify-png", "5", "--run-dir", "/nonexistent"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr == (
+        "benchmark.py: error: no trained cnn model in /nonexistent: train one first with "
+        "`python cnn_mnist.py`\n")
