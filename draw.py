@@ -3,9 +3,10 @@
     python draw.py            # then open http://127.0.0.1:8000
 
 A small web server: it loads every trained classifier it finds (the newest run of each
-script in runs/) once, at start-up, and serves one page, draw.html, where a drawing (or a
-photo dropped on the page) goes through classify.py's preparation to every model, and the
-page shows each model's ten probabilities and the 28x28 image the models saw.
+script in runs/, or --model NAME=DIR) once, at start-up, and serves one page,
+tfmnist/draw.html, where a drawing (or a photo dropped on the page) goes through
+classify.py's preparation to every model, and the page shows each model's ten probabilities
+and the 28x28 image the models saw.
 
 The standard library's http.server is enough for a tool on one's own machine: its
 ThreadingHTTPServer answers requests in threads, TensorFlow sessions run concurrently, and

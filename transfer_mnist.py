@@ -17,7 +17,7 @@ import numpy as np
 import cnn_mnist
 import input_data
 from tfmnist import checkpoints, flags, pictures, rundirs
-from tfmnist.command_line import UsageError, run_main
+from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, evaluation
 from tfmnist.tf1 import tf
 

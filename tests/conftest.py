@@ -5,6 +5,7 @@ learn it in a few steps and beat chance by far.
 """
 import gzip
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -100,3 +101,44 @@ def unwritable_dir():
     except OSError:
         return "/sys"
     pytest.skip("no unwritable directory on this machine")
+
+
+def command(argv, script=None):
+    """Runs a script's main as its command line does (softmax_mnist's by default); returns
+    the exit code."""
+    from tfmnist.command_line import run_main
+
+    if script is None:
+        import softmax_mnist as script
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(lambda: script.main(argv), script.__name__ + ".py")
+    return exit_info.value.code
+
+
+def last_error_line(capsys):
+    """The last line on stderr, which must hold no traceback."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+needs_vmhwm = pytest.mark.skipif(not os.path.exists("/proc/self/status"),
+                                 reason="reads Linux's VmHWM")
+
+
+def memory_growth_mb(imports, expression, path):
+    """Runs `imports`, then the array `expression` (sys.argv[1] is `path`) in a fresh Python
+    process; returns (how many MB its memory's high-water mark grew by, the array's shape and
+    largest value). VmHWM, since ru_maxrss would keep the parent's across exec."""
+    code = (imports + "\nimport re, sys\n"
+            "def high_water_kb():\n"
+            "    status = open('/proc/self/status').read()\n"
+            "    return int(re.search(r'VmHWM:\\s*(\\d+)', status)[1])\n"
+            "before = high_water_kb()\n"
+            "value = " + expression + "\n"
+            "print((high_water_kb() - before) / 1024, *value.shape, value.max())\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            text=True, cwd=REPO_DIR)
+    assert result.returncode == 0, result.stderr
+    grown_mb, *rest = map(float, result.stdout.split())
+    return grown_mb, tuple(rest[:-1]), rest[-1]

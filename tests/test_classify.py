@@ -1,8 +1,6 @@
 """classify.py: preparing images the way MNIST's were, and classifying files, good and bad."""
 import os
 import re
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -10,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import REPO_DIR, unwritable_dir
+from conftest import REPO_DIR, memory_growth_mb, needs_vmhwm, unwritable_dir
 import classify
 import input_data
 import softmax_mnist
-from tfmnist import classifiers, image_files, ink, rundirs
+from tfmnist import image_files, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import to_mnist, to_mnist_digits
 from tfmnist.evaluation import predict
@@ -302,7 +300,7 @@ def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
 def pencil_seven_in_shadow(tmp_path, edge, grain=0.0):
     """A pencil 7 on 80x80 paper whose columns right of `edge` lie in a deep shadow, its
     edge soft as a shadow's is (a change of light as sharp as a pen's line could be a line:
-    see ink.reflectance). Returns what classify made of it, and the 7's reference."""
+    see tfmnist/ink.py's reflectance). Returns what classify made of it, and the 7's reference."""
     ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
     columns = np.arange(80)
     paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - edge) / 3.0)))
@@ -339,28 +337,17 @@ def test_faint_squared_paper_is_not_ink(tmp_path):
     assert (got[expected == 0] < 0.1).mean() > 0.97
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
+@needs_vmhwm
 def test_a_4000x3000_jpeg_is_read_within_bounded_memory(tmp_path):
-    """In a fresh process, whose memory's high-water mark (VmHWM: ru_maxrss would keep the
-    parent's across exec) is this photo's alone. How long it takes is measured by
-    `tools/benchmark.py photos`."""
+    """How long it takes is measured by `tools/benchmark.py photos`."""
     photo = Image.new("L", (4000, 3000), 230)
     ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=60)
     photo.save(str(tmp_path / "big.jpg"), "JPEG", quality=85)
-    code = ("import re, sys\n"
-            "from tfmnist.digits import to_mnist\n"
-            "from tfmnist.image_files import read_image\n"
-            "def high_water_kb():\n"
-            "    return int(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())[1])\n"
-            "before = high_water_kb()\n"
-            "digit = to_mnist(read_image(sys.argv[1]))\n"
-            "print((high_water_kb() - before) / 1024, *digit.shape, digit.max())\n")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.jpg")],
-                            capture_output=True, text=True, cwd=REPO_DIR)
-    assert result.returncode == 0, result.stderr
-    grown_mb, height, width, peak = map(float, result.stdout.split())
+    grown_mb, shape, peak = memory_growth_mb(
+        "from tfmnist.digits import to_mnist\nfrom tfmnist.image_files import read_image",
+        "to_mnist(read_image(sys.argv[1]))", tmp_path / "big.jpg")
     assert 50 < grown_mb < 600  # the 12-megapixel photo, as floats, a few times over
-    assert (height, width) == (28, 28) and peak == pytest.approx(1, abs=0.05)
+    assert shape == (28, 28) and peak == pytest.approx(1, abs=0.05)
 
 
 def _mnist_digits(indices):

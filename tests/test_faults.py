@@ -12,27 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_DIR, interrupt_at_call, tiny_flags
+from conftest import (REPO_DIR, command, interrupt_at_call, last_error_line, memory_growth_mb,
+                      needs_vmhwm, tiny_flags)
 import autoencoder_mnist
 import batch_norm_demo
 import classify
 import mlp_mnist
 import softmax_mnist
 from tfmnist import rundirs
-from tfmnist.command_line import UsageError, run_main
-
-
-def command(argv, script=softmax_mnist):
-    """Runs a script's main as its command line does; returns (exit code, stderr's lines)."""
-    with pytest.raises(SystemExit) as exit_info:
-        run_main(lambda: script.main(argv), script.__name__ + ".py")
-    return exit_info.value.code
-
-
-def last_line(capsys):
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
+from tfmnist.command_line import UsageError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,9 +58,9 @@ def test_a_lock_file_that_is_a_directory_is_named(shared_tiny_dir, tmp_path, cap
     os.remove(tmp_path / rundirs.LOCK_FILE)  # the finished run's, released
     os.mkdir(tmp_path / rundirs.LOCK_FILE)
     assert command(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3", "--resume")) == 2
-    assert last_line(capsys) == ("softmax_mnist.py: error: %s, the lock file of the run "
-                                 "directory, is a directory: remove it"
-                                 % (tmp_path / rundirs.LOCK_FILE))
+    assert last_error_line(capsys) == ("softmax_mnist.py: error: %s, the lock file of the run "
+                                       "directory, is a directory: remove it"
+                                       % (tmp_path / rundirs.LOCK_FILE))
 
 
 def test_a_finished_run_without_its_checkpoints_says_so(shared_tiny_dir, tmp_path):
@@ -87,15 +75,15 @@ def test_a_finished_run_without_its_checkpoints_says_so(shared_tiny_dir, tmp_pat
 def test_ctrl_c_says_which_checkpoint_was_kept(shared_tiny_dir, tmp_path, monkeypatch, capsys):
     interrupt_at_call(monkeypatch, 3)  # before the first checkpoint, at step 10
     assert command(tiny_flags(shared_tiny_dir, tmp_path / "a", "--steps", "25")) == 130
-    assert last_line(capsys) == ("softmax_mnist.py: interrupted; no checkpoint had been saved, "
-                                 "so the run left nothing behind")
+    assert last_error_line(capsys) == ("softmax_mnist.py: interrupted; no checkpoint had been "
+                                       "saved, so the run left nothing behind")
     assert not (tmp_path / "a").exists()
     monkeypatch.undo()
     interrupt_at_call(monkeypatch, 15)  # after it
     assert command(tiny_flags(shared_tiny_dir, tmp_path / "b", "--steps", "25")) == 130
-    assert last_line(capsys) == ("softmax_mnist.py: interrupted; the last checkpoint saved, "
-                                 "%s, is complete (--resume continues from it)"
-                                 % (tmp_path / "b" / "model.ckpt-10"))
+    assert last_error_line(capsys) == ("softmax_mnist.py: interrupted; the last checkpoint saved, "
+                                       "%s, is complete (--resume continues from it)"
+                                       % (tmp_path / "b" / "model.ckpt-10"))
 
 
 def test_sigterm_before_the_first_checkpoint_cleans_up_as_ctrl_c_does(shared_tiny_dir,
@@ -120,9 +108,9 @@ def test_sigterm_before_the_first_checkpoint_cleans_up_as_ctrl_c_does(shared_tin
 def test_a_validation_set_of_every_example_blames_the_right_flag(shared_tiny_dir, tmp_path,
                                                                  capsys):
     assert command(tiny_flags(shared_tiny_dir, tmp_path, "--validation-size", "600")) == 2
-    assert last_line(capsys) == ("softmax_mnist.py: error: --validation-size 600 leaves no "
-                                 "training examples: the training set in %s has 600"
-                                 % shared_tiny_dir)
+    assert last_error_line(capsys) == ("softmax_mnist.py: error: --validation-size 600 leaves no "
+                                       "training examples: the training set in %s has 600"
+                                       % shared_tiny_dir)
 
 
 def test_a_parent_of_numbered_runs_stands_for_its_newest(shared_tiny_dir, tmp_path):
@@ -141,7 +129,7 @@ def test_batch_norm_demo_refused_leaves_no_run(shared_tiny_dir, tmp_path, monkey
     monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))
     assert command(["--data-dir", shared_tiny_dir, "--validation-size", "100",
                     "--batch-size", "1000"], batch_norm_demo) == 2
-    assert "--batch-size 1000 is larger than the training set" in last_line(capsys)
+    assert "--batch-size 1000 is larger than the training set" in last_error_line(capsys)
     assert os.listdir(tmp_path / "runs" / "batch_norm_demo") == []
 
 
@@ -156,7 +144,7 @@ def test_batch_norm_demo_needs_validation_images_to_draw_on(shared_tiny_dir, tmp
     with pytest.raises(SystemExit):
         batch_norm_demo.main(["--data-dir", shared_tiny_dir, "--validation-size", "0",
                               "--run-dir", str(tmp_path / "run")])
-    assert "--validation-size: '0' is not a whole number from 1" in last_line(capsys)
+    assert "--validation-size: '0' is not a whole number from 1" in last_error_line(capsys)
     result = batch_norm_demo.main(["--data-dir", shared_tiny_dir, "--validation-size", "100",
                                    "--batch-size", "50", "--epochs", "0.2", "--depth", "2",
                                    "--run-dir", str(tmp_path / "run")])
@@ -170,7 +158,7 @@ def test_batch_norm_demo_needs_validation_images_to_draw_on(shared_tiny_dir, tmp
 def test_models_too_large_for_memory_are_refused(shared_tiny_dir, tmp_path, capsys, script,
                                                  flags, words):
     assert command(tiny_flags(shared_tiny_dir, tmp_path / "run", *flags), script) == 2
-    line = last_line(capsys)
+    line = last_error_line(capsys)
     assert words in line and "this machine has" in line
     assert not (tmp_path / "run").exists()
 
@@ -207,23 +195,13 @@ def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
     assert time.perf_counter() - started < 60  # not the endless stream
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
+@needs_vmhwm
 def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
     Image.new("RGB", (7000, 7000), (255, 255, 255)).save(str(tmp_path / "white.png"))
-    code = ("import re, sys\n"
-            "from tfmnist.image_files import read_image\n"
-            "def high_water_mb():\n"
-            "    status = open('/proc/self/status').read()\n"
-            "    return int(re.search(r'VmHWM:\\s*(\\d+)', status)[1]) / 1024\n"
-            "before = high_water_mb()\n"
-            "pixels = read_image(sys.argv[1])\n"
-            "print(high_water_mb() - before, *pixels.shape)\n")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "white.png")],
-                            capture_output=True, text=True, cwd=REPO_DIR)
-    assert result.returncode == 0, result.stderr
-    grown_mb, height, width, channels = map(float, result.stdout.split())
+    grown_mb, shape, _ = memory_growth_mb("from tfmnist.image_files import read_image",
+                                          "read_image(sys.argv[1])", tmp_path / "white.png")
     assert grown_mb < 400  # the 8-bit image decoded once, then reduced: not 1.5 GB of floats
-    assert (height, width, channels) == (1750, 1750, 3)
+    assert shape == (1750, 1750, 3)
 
 
 def test_a_small_digit_in_a_large_photo_is_found(tmp_path):

@@ -56,6 +56,12 @@ def test_an_eager_run_is_evaluated_in_graph_mode(shared_tiny_dir, tmp_path):
     evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
     assert evaluated["global_step"] == 5
     assert evaluated["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
+    # Its checkpoint holds no optimizer state: graph mode's --resume says why it cannot.
+    from tfmnist.command_line import UsageError
+
+    with pytest.raises(UsageError, match=r"--resume with other training flags than .* was "
+                                         r"started with: --eager False \(was True\)"):
+        mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5", "--resume"))
 
 
 def test_no_save_trains_and_writes_nothing(shared_tiny_dir, tmp_path, monkeypatch, capsys):

@@ -14,25 +14,13 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO_DIR, interrupt_at_call, tiny_flags, unwritable_dir
+from conftest import (REPO_DIR, command, interrupt_at_call, last_error_line, tiny_flags,
+                      unwritable_dir)
 import input_data
 import softmax_mnist
 from tfmnist import checkpoints, classifiers, rundirs
-from tfmnist.command_line import UsageError, run_main
+from tfmnist.command_line import UsageError
 from tfmnist.tf1 import tf
-
-
-def command(argv, script=softmax_mnist):
-    """Runs a script's main as its command line does; returns the exit code."""
-    with pytest.raises(SystemExit) as exit_info:
-        run_main(lambda: script.main(argv), script.__name__ + ".py")
-    return exit_info.value.code
-
-
-def last_error_line(capsys):
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err.splitlines()[-1]
 
 
 def snapshot(directory):

@@ -12,6 +12,7 @@ Training (what every lesson script's loop calls):
 
 Reading your own digits (classify.py, draw.py):
     classifiers       which script trains each model, rebuilt as its run trained it
+    export            a trained classifier as a SavedModel, and loading one
     image_files       image files in and out, within bounds (Pillow)
     ink               a photo or drawing -> its ink, the paper's light taken out
     number_splitting  a number written in a row -> its digits

@@ -109,11 +109,6 @@ def _reduction(width, height):
     return math.ceil(math.sqrt(width * height / REDUCED_PIXELS))
 
 
-def _reduction(width, height):
-    """The whole factor that brings width x height to at most REDUCED_PIXELS."""
-    return math.ceil(math.sqrt(width * height / REDUCED_PIXELS))
-
-
 def _reduced(image):
     """The image reduced (each pixel the mean of a block) to at most REDUCED_PIXELS, if it
     is larger than MAX_WORKING_PIXELS."""

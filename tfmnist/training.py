@@ -147,9 +147,9 @@ class Run:
                                  self.args.script, os.path.basename(self.run_dir or ""),
                                  self.start_step, figures["global_step"]), self.start_step)
         print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
-        if getattr(self.args, "export", None):
-            export.write(classifiers.name_of(self.args.script), self.run_dir, self.args.export)
-            print("SavedModel: %s" % self.args.export)
+        if getattr(self.args, "export", None):  # --export DIR
+            print("SavedModel: %s" % export.write(classifiers.name_of(self.args.script),
+                                                  self.run_dir, self.args.export))
         return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
                                                     test_outputs})
 

@@ -109,7 +109,7 @@ def paired_throughput(model, torch_python, rounds, batch_size):
         script_rates.append(len(rates) / sum(1 / rate for rate in rates))
         peer_rate = run_peer(torch_python, peer, batch_size)
         if peer_rate is None:
-            sys.exit("benchmark.py: --paired needs the peer to run")
+            sys.exit("benchmark.py: paired needs the peer to run")
         peer_rates.append(peer_rate)
         print("  %s %.0f, %s %.0f images/s" % (SCRIPTS[model], script_rates[-1], peer,
                                                peer_rate), flush=True)
@@ -246,6 +246,25 @@ def photo_accuracy(count, run_dir=None, split="test"):
                                           for start, shown, _ in numbers]), len(numbers),
                            sum(len(digits) != shown for _, shown, digits in numbers)))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
+    print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
+
+
+def large_photo_seconds():
+    """How long classify.py's preparation takes for a 12-megapixel phone photo of a digit."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from tfmnist import image_files
+    from tfmnist.digits import to_mnist
+
+    photo = Image.new("L", (4000, 3000), 230)
+    ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=60)
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=85)
+    started = time.perf_counter()
+    to_mnist(image_files.decode(buffer.getvalue()))
+    return time.perf_counter() - started
 
 
 def train(models, torch_python=None, script_args=()):

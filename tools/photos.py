@@ -1,7 +1,7 @@
 """A photo simulator: MNIST digits as people photograph what they wrote on paper.
 
 Each kind renders a digit the way one kind of photo shows it, seeded, so the same digits
-make the same photos. benchmark.py --photos N runs them through classify.py's preparation
+make the same photos. `tools/benchmark.py photos N` runs them through classify.py's preparation
 and the CNN, to measure how well photos are read beside the same digits as arrays. Made from
 digits the models never trained on: the validation digits to tune, the test digits to report.
 """
