@@ -23,7 +23,7 @@ def run_main(main, script, trains=True):
     (the training harness tells, on the KeyboardInterrupt, which checkpoint it left).
     """
     prog = os.path.basename(script)
-    signal.signal(signal.SIGTERM, _terminated)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         main()
     except (input_data.DataError, UsageError, RunDirError) as e:
@@ -40,3 +40,5 @@ def run_main(main, script, trains=True):
             what = "; no checkpoint had been saved, so the run left nothing behind"
         print("\n%s: interrupted%s" % (prog, what), file=sys.stderr)
         sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

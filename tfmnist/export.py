@@ -3,7 +3,7 @@ training script, and TensorFlow Serving, saved_model_cli or another program load
 
 The signature, serving_default: images float32 [batch, 784] in [0, 1] -> probabilities
 float32 [batch, 10] and classes int64 [batch]. The graph is the model alone, rebuilt as its
-run trained it (classifiers.inference_of), with the run's last checkpoint in it.
+run trained it, with the run's last checkpoint in it.
 """
 import os
 import shutil
@@ -28,9 +28,10 @@ def check_target(export_dir):
                          % export_dir)
 
 
-def write(name, run_dir, export_dir):
-    """Writes classifier `name`, trained in run_dir, as a SavedModel in export_dir (new or
-    empty), whole or not at all."""
+def write(inference, run_dir, export_dir):
+    """Writes a classifier, trained in run_dir, as a SavedModel in export_dir (new or empty),
+    whole or not at all. inference: its function from images to logits, as its run trained
+    it (classifiers.inference_of)."""
     check_target(export_dir)
     parent = os.path.dirname(os.path.abspath(export_dir))
     try:
@@ -41,9 +42,7 @@ def write(name, run_dir, export_dir):
     try:
         with tf.Graph().as_default():
             images = tf.placeholder(tf.float32, [None, 784], name="images")
-            from tfmnist.classifiers import inference_of  # which imports this module
-
-            logits = inference_of(name, run_dir)(images)
+            logits = inference(images)
             probabilities = tf.nn.softmax(logits, name="probabilities")
             classes = tf.argmax(logits, axis=1, name="classes")
             with tf.Session() as sess:

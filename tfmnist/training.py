@@ -148,8 +148,9 @@ class Run:
                                  self.start_step, figures["global_step"]), self.start_step)
         print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
         if getattr(self.args, "export", None):  # --export DIR
-            print("SavedModel: %s" % export.write(classifiers.name_of(self.args.script),
-                                                  self.run_dir, self.args.export))
+            inference = classifiers.inference_of(classifiers.name_of(self.args.script),
+                                                 self.run_dir)
+            print("SavedModel: %s" % export.write(inference, self.run_dir, self.args.export))
         return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
                                                     test_outputs})
 
