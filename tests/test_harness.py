@@ -39,29 +39,46 @@ def test_draw_serves_every_model_beside_an_mlp_of_another_shape(shared_tiny_dir,
     assert sorted(models) == ["mlp", "softmax"] and sorted(missing) == ["cnn", "rnn"]
 
 
-def test_eval_only_refuses_other_model_flags_than_the_run_had(shared_tiny_dir, tmp_path):
+def test_eval_only_takes_the_runs_model_flags_and_refuses_others(shared_tiny_dir, tmp_path):
     from tfmnist.command_line import UsageError
 
-    mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3", "--activation", "tanh"))
+    trained = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3",
+                                        "--activation", "tanh", "--hidden", "32"))
+    evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
+    assert evaluated["global_step"] == 3
+    np.testing.assert_allclose(evaluated["test_logits"], trained["test_logits"], rtol=1e-6)
     with pytest.raises(UsageError, match=r"--eval-only with other model flags than .* was "
                                          r"started with: --activation relu \(was tanh\)"):
-        mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
-    evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only",
-                                          "--activation", "tanh"))
-    assert evaluated["global_step"] == 3
+        mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only", "--activation",
+                                  "relu"))
 
 
-def test_an_eager_run_is_evaluated_in_graph_mode(shared_tiny_dir, tmp_path):
+def test_resume_continues_with_the_runs_own_flags(shared_tiny_dir, tmp_path):
+    flags = ["--steps", "25", "--learning-rate", "0.5", "--seed", "3"]
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", *flags))
+    whole = softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path / "whole", "--eval-only"))
+    interrupted = tmp_path / "split"
+    import conftest
+
+    with pytest.MonkeyPatch.context() as patch:
+        conftest.interrupt_at_call(patch, 15)
+        with pytest.raises(KeyboardInterrupt):
+            softmax_mnist.main(tiny_flags(shared_tiny_dir, interrupted, *flags))
+    resumed = softmax_mnist.main(tiny_flags(shared_tiny_dir, interrupted, "--resume"))
+    assert resumed["global_step"] == 25 and len(resumed["losses"]) == 15
+    assert resumed["test_accuracy"] == whole["test_accuracy"]
+
+
+def test_an_eager_run_is_evaluated_in_graph_mode(shared_tiny_dir, tmp_path, capsys):
     trained = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5", "--eager"))
     evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
     assert evaluated["global_step"] == 5
     assert evaluated["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
     # Its checkpoint holds no optimizer state: graph mode's --resume says why it cannot.
-    from tfmnist.command_line import UsageError
-
-    with pytest.raises(UsageError, match=r"--resume with other training flags than .* was "
-                                         r"started with: --eager False \(was True\)"):
+    with pytest.raises(SystemExit):  # it takes the run's --eager, and eager cannot resume
         mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5", "--resume"))
+    assert ("--resume continues graph-mode runs only; an --eager run starts afresh"
+            in capsys.readouterr().err)
 
 
 def test_no_save_trains_and_writes_nothing(shared_tiny_dir, tmp_path, monkeypatch, capsys):

@@ -123,7 +123,31 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=()):
                      "--run-dir or --export")
     args.model_flags = tuple(model_flags)
     args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags) + args.model_flags
+    if args.resume or args.eval_only:
+        _adopt_run_flags(parser, argv, args)
     return args
+
+
+_UNSET = object()  # a flag's value before the command line sets it
+
+
+def _adopt_run_flags(parser, argv, args):
+    """A run remembers what it was: --resume takes the flags of the schedule, --eval-only
+    those of the model, from the run's config.json where the command line does not give
+    them. (One given with another value is refused when the run is restored.)"""
+    from tfmnist import rundirs
+    from tfmnist.training import find_run_dir  # which imports this module
+
+    run_dir, _ = find_run_dir(args)
+    if not os.path.exists(os.path.join(run_dir, rundirs.CONFIG_FILE)):
+        return  # restoring names what is missing
+    saved = rundirs.read_config(run_dir)
+    flags = args.schedule_flags if args.resume else args.model_flags
+    given = parser.parse_args(argv, argparse.Namespace(**{flag: _UNSET for flag in flags}))
+    for flag in flags:
+        if getattr(given, flag) is _UNSET and flag in saved:
+            value = saved[flag]  # JSON holds a tuple of layer sizes as a list
+            setattr(args, flag, tuple(value) if isinstance(value, list) else value)
 
 
 def load_data(args):
