@@ -112,8 +112,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     mnist = input_data.read_data_sets(args.data_dir, validation_size=0, seed=args.seed)
     if args.target_data_dir:
+        # Not filled from the bundled MNIST where files are missing: that is another task.
         target = input_data.read_data_sets(args.target_data_dir, validation_size=0,
-                                           seed=args.seed)
+                                           seed=args.seed, download=False)
         classes = tuple(range(int(target.train.labels.max()) + 1))
         target_train, target_test = target.train, target.test
     else:

@@ -82,8 +82,11 @@ def main(argv=None):
     """Trains the reader of all rows; returns {rows: test accuracy} of each reader, and the
     training graph's test logits beside those of the reader of 28 rows."""
     args = build_parser().parse_args(argv)
-    mnist = input_data.read_data_sets(args.data_dir, validation_size=args.validation_size,
-                                      seed=args.seed)
+    try:
+        mnist = input_data.read_data_sets(args.data_dir, validation_size=args.validation_size,
+                                          seed=args.seed)
+    except input_data.SplitError as e:
+        build_parser().error("--validation-size: %s" % e)
     if args.batch_size > mnist.train.num_examples:
         build_parser().error("--batch-size %d is larger than the training set (%d examples)"
                              % (args.batch_size, mnist.train.num_examples))
