@@ -94,7 +94,7 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
     """Classifies image files; returns {path: a Reading, or the error message}.
 
     A number written in a row reads as its digits, left to right (one_digit: all the ink is
-    one digit, as before). save_input: a directory to write what the model saw to, named by
+    one digit). save_input: a directory to write what the model saw to, named by
     saved_input_names(): each digit's 28x28, side by side.
     """
     run_dir = classifiers.run_dir_of(model, run_dir)
