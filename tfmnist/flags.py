@@ -12,6 +12,7 @@ import math
 import os
 
 import input_data
+from tfmnist import rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import tf
 
@@ -135,7 +136,6 @@ def _adopt_run_flags(parser, argv, args):
     """A run remembers what it was: --resume takes the flags of the schedule, --eval-only
     those of the model, from the run's config.json where the command line does not give
     them. (One given with another value is refused when the run is restored.)"""
-    from tfmnist import rundirs
     from tfmnist.training import find_run_dir  # which imports this module
 
     run_dir, _ = find_run_dir(args)
@@ -147,6 +147,8 @@ def _adopt_run_flags(parser, argv, args):
     for flag in flags:
         if getattr(given, flag) is _UNSET and flag in saved:
             value = saved[flag]  # JSON holds a tuple of layer sizes as a list
+            if flag == "data_dir" and not os.path.isdir(value):
+                continue  # moved away: not re-made there; the check names both
             setattr(args, flag, tuple(value) if isinstance(value, list) else value)
 
 
