@@ -34,7 +34,6 @@ class RunCheckpoints:
                             else global_step)
         self.variables = tf.global_variables() if variables is None else variables
         self._saver = make_saver(self.variables)
-        self._saved_one = False
 
     def step(self, sess):
         return int(sess.run(self.global_step))
@@ -56,13 +55,11 @@ class RunCheckpoints:
             if not any(variable is self.global_step for variable in variables):
                 variables.append(self.global_step)
             saver = make_saver(variables)
-        self._saved_one = True
         return restore(sess, saver, run_dir, variables)
 
-    def save(self, sess, run_dir, step):
-        path = save(sess, self._saver, run_dir, step, self._saved_one)
-        self._saved_one = True
-        return path
+    def save(self, sess, run_dir, step, had_one):
+        """Writes the checkpoint of `step` (see save()); had_one: one is there already."""
+        return save(sess, self._saver, run_dir, step, had_one)
 
     def check_free_space(self, run_dir):
         check_free_space(run_dir, self.variables)

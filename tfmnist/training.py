@@ -122,7 +122,8 @@ class Run:
         if self.run_dir is None:
             return
         pause = time.perf_counter()
-        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step)
+        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
+                                                      self.checkpoint_path is not None)
         self.progress.paused(pause)
 
     def finish(self):
