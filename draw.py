@@ -19,6 +19,7 @@ import errno
 import http.server
 import json
 import os
+import socket
 import sys
 import threading
 
@@ -216,6 +217,9 @@ class Server(http.server.ThreadingHTTPServer):
     """The standard library's threading server, with one line on stderr, not a traceback,
     for a request that fails (a client that hung up mid-reply, most often)."""
     quiet = False
+    # The standard library listens with a queue of 5: a page's burst of requests beyond it
+    # is refused by the kernel with a reset. The system's own limit holds many more.
+    request_queue_size = socket.SOMAXCONN
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
