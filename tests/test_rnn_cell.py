@@ -66,3 +66,29 @@ def test_unrolled_model_matches_numpy_over_28_rows():
         h, c = numpy_lstm_cell(x_gates, h, c, weights["lstm/recurrent_weights"])
     expected = h @ weights["output/weights"] + weights["output/biases"]
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_chains_read_the_batch_with_the_same_answers():
+    # Training reads a batch as several chains (inference(x, chains)) for speed; the model is
+    # the same: each image's answer, its gradients, and the variables do not change.
+    images = np.random.default_rng(2).random((2, 28 * 28)).astype(np.float32)
+    answers = {}
+    for chains in (1, 3):  # 3 chains for 2 images: one of them reads nothing
+        with tf.Graph().as_default():
+            tf.set_random_seed(0)
+            x = tf.placeholder(tf.float32, [None, 28 * 28])
+            logits = rnn_mnist.inference(x, chains=chains)
+            gradients = tf.gradients(tf.reduce_sum(logits ** 2), tf.trainable_variables())
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                answers[chains] = (
+                    [v.op.name for v in tf.trainable_variables()],
+                    sess.run(logits, {x: images}), sess.run(logits, {x: images[:1]}),
+                    sess.run(gradients, {x: images}))
+    names, logits_2, logits_1, gradients_2 = answers[1]
+    for chains, (other_names, other_2, other_1, other_gradients) in answers.items():
+        assert other_names == names
+        np.testing.assert_allclose(other_2, logits_2, atol=1e-6)
+        np.testing.assert_allclose(other_1, logits_1, atol=1e-6)
+        for gradient, other in zip(gradients_2, other_gradients):
+            np.testing.assert_allclose(other, gradient, rtol=1e-4, atol=1e-6)

@@ -6,6 +6,7 @@ The training scripts run beside their PyTorch peers; the CNN reads digits that a
     python tools/benchmark.py classify-png 1000   # MNIST test digits as PNG files
     python tools/benchmark.py draw-strokes 1000   # ... redrawn as pen strokes on draw.py's page
     python tools/benchmark.py photos 200          # ... in simulated phone photos
+    python tools/benchmark.py profile rnn --batch-size 128  # where a training step's time goes
 
 train runs each script as `python SCRIPT` in a fresh process, as the next numbered run in
 runs/SCRIPT/, so the wall time includes TensorFlow's import, the data load and the
@@ -17,6 +18,9 @@ The speed of these machines drifts by tens of percent over minutes, longer than 
 training run, so a peer run just after a script may meet another speed. paired compares
 throughput alone: R rounds, each a short training run of the script (5 warm-up steps, then
 60 timed ones, as the peers do) right beside a run of its peer; it prints the medians.
+
+profile traces training steps of the LSTM (tf.RunOptions FULL_TRACE): the time of its ops
+summed by type, and by part (forward, backward, the update), and how many run per step.
 """
 import argparse
 import json
@@ -307,6 +311,59 @@ def paired(models, torch_python, rounds, batch_size=None):
     return rows
 
 
+def profile(batch_size, chains, steps=30, traced_steps=5):
+    """Times and traces training steps of rnn_mnist.py's graph on random images; prints where
+    the time goes. chains: as rnn_mnist.main() picks for the batch size, by default."""
+    import collections
+    import rnn_mnist
+    from tfmnist.tf1 import tf
+
+    chains = chains or max(1, round(batch_size / rnn_mnist.IMAGES_PER_CHAIN))
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 784])
+        y_ = tf.placeholder(tf.int64, [None])
+        loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
+        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
+        rng = np.random.default_rng(0)
+        feed = {x: rng.random((batch_size, 784), dtype=np.float32),
+                y_: rng.integers(0, 10, batch_size)}
+        config = flags.session_config(argparse.Namespace(threads=0))  # as the script
+        with tf.Session(config=config) as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(10):
+                sess.run(train_step, feed)
+            start = time.perf_counter()
+            for _ in range(steps):
+                sess.run(train_step, feed)
+            step_ms = (time.perf_counter() - start) / steps * 1e3
+            by_type, count, by_part = (collections.Counter() for _ in range(3))
+            for _ in range(traced_steps):
+                run_metadata = tf.RunMetadata()
+                sess.run(train_step, feed, run_metadata=run_metadata,
+                         options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE))
+                for node in (node for device in run_metadata.step_stats.dev_stats
+                             for node in device.node_stats):
+                    if " = " not in node.timeline_label:  # _SOURCE and the like
+                        continue
+                    op_type = node.timeline_label.split(" = ")[1].split("(")[0]
+                    ms = node.op_end_rel_micros / 1e3 / traced_steps
+                    by_type[op_type] += ms
+                    count[op_type] += 1 / traced_steps
+                    by_part["backward" if node.node_name.startswith("gradients/") else
+                            "update" if re.match(r"(Adam|clip|global_norm)", node.node_name)
+                            else "forward"] += ms
+    total = sum(by_type.values())
+    print("rnn_mnist.py, batch %d in %d chain%s: %.1f ms a step (%.0f images/s); %d ops a step"
+          % (batch_size, chains, "s"[:chains - 1], step_ms, batch_size / step_ms * 1e3,
+             round(sum(count.values()))))
+    print("op time summed over both threads, traced: %.1f ms (%s)" % (total, ", ".join(
+        "%s %.1f" % part for part in by_part.most_common())))
+    print("\n| op type | ms a step | share | ops a step |\n| --- | --- | --- | --- |")
+    for op_type, ms in by_type.most_common(12):
+        print("| %s | %.2f | %.0f%% | %d |" % (op_type, ms, 100 * ms / total,
+                                            round(count[op_type])))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -356,6 +413,12 @@ def build_parser():
         if name == "photos":
             command.add_argument("--digits", choices=("test", "validation"), default="test",
                                  help="the digits to photograph (validation: to tune)")
+    profile_parser = commands.add_parser("profile", help="where a training step's time goes")
+    profile_parser.add_argument("model", choices=("rnn",), help="the model: rnn (the LSTM)")
+    profile_parser.add_argument("--batch-size", type=flags.positive_int, default=256)
+    profile_parser.add_argument("--chains", type=flags.positive_int, default=None,
+                                help="chains the batch is read in (default: as rnn_mnist.py "
+                                     "picks for the batch size)")
     return parser
 
 
@@ -369,6 +432,8 @@ def main(argv=None):
         return classify_png(args.count, args.run_dir)
     if args.command == "draw-strokes":
         return draw_strokes(args.count, args.run_dir)
+    if args.command == "profile":
+        return profile(args.batch_size, args.chains)
     return photo_accuracy(args.count, args.run_dir, args.digits)
 
 
