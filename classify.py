@@ -6,8 +6,9 @@
 Each image is prepared the way MNIST prepared its digits before the model sees it: ink as
 white on black, measured against the light falling on the paper, the background at zero,
 strokes far thinner than MNIST's thickened, cropped to the ink, scaled to fit 20x20, and
-placed in 28x28 by its centre of mass. A number written in a row is split into its digits.
---save-input DIR writes the 28x28 images, to see what the model saw. PNG, JPEG, GIF, BMP,
+placed in 28x28 by its centre of mass. A number written in a row is split into its digits,
+each prepared on its own. --save-input DIR writes what the model saw: each digit's 28x28
+image, and the ink map they were cut from. PNG, JPEG, GIF, BMP,
 TIFF or WebP, read by Pillow (see tfmnist/image_files.py). How each step works, and why:
 docs/photos.md.
 """
@@ -42,25 +43,33 @@ def build_parser():
                         help="the run that trained the model (default: the newest run with a "
                              "checkpoint in runs/SCRIPT/), or a SavedModel exported from one")
     parser.add_argument("--save-input", metavar="DIR", default=None,
-                        help="also write the 28x28 image the model saw, as DIR/NAME.28x28.png "
-                             "(a number's digits side by side)")
+                        help="also write what the model saw: each digit's 28x28 image as "
+                             "DIR/NAME.1.png, NAME.2.png, ... left to right, and the ink "
+                             "map they were cut from as DIR/NAME.ink.png")
     parser.add_argument("--one-digit", action="store_true",
                         help="read all the ink as one digit, rather than a number's digits")
     return parser
 
 
-def saved_input_names(paths):
-    """{path: the name of its 28x28 input under --save-input}: NAME.28x28.png, numbered
-    NAME-2.28x28.png, ... where two inputs share a name (7.png and 7.jpg)."""
-    names, used = {}, set()
+def saved_input_stems(paths):
+    """{path: the start of its files' names under --save-input}: the file's name without its
+    extension, numbered NAME-2, NAME-3, ... where two inputs share a name (7.png and 7.jpg)."""
+    stems, used = {}, set()
     for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        name, number = stem + ".28x28.png", 2
-        while name in used:
-            name, number = "%s-%d.28x28.png" % (stem, number), number + 1
-        used.add(name)
-        names[path] = name
-    return names
+        name = stem = os.path.splitext(os.path.basename(path))[0]
+        number = 2
+        while stem in used:
+            stem, number = "%s-%d" % (name, number), number + 1
+        used.add(stem)
+        stems[path] = stem
+    return stems
+
+
+def saved_input_files(stem, digit_count):
+    """The files --save-input writes for an input: (its digits' 28x28 images, left to right,
+    and its ink map), as names."""
+    return (["%s.%d.png" % (stem, number) for number in range(1, digit_count + 1)],
+            stem + ".ink.png")
 
 
 def _check_writable(directory):
@@ -95,13 +104,13 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
 
     A number written in a row reads as its digits, left to right (one_digit: all the ink is
     one digit). save_input: a directory to write what the model saw to, named by
-    saved_input_names(): each digit's 28x28, side by side.
+    saved_input_files(): each digit's 28x28, and the ink map they were cut from.
     """
     run_dir = classifiers.run_dir_of(model, run_dir)
     paths = list(dict.fromkeys(paths))
     if save_input:
         _check_writable(save_input)
-    results, inputs, notes = {}, {}, {}
+    results, inputs, notes, ink_maps = {}, {}, {}, {}
     for path in paths:
         try:
             strokes = ink_strokes(read_image(path))
@@ -110,12 +119,15 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
             continue
         digits = [strokes] if one_digit else split_digits(strokes)
         inputs[path] = [digit_28x28(digit) for digit in digits]
-        notes[path] = unlike_digits(strokes, len(digits))
+        notes[path], ink_maps[path] = unlike_digits(strokes, len(digits)), strokes
     if save_input:
-        names = saved_input_names(paths)
+        stems = saved_input_stems(paths)
         for path, digits in inputs.items():
+            digit_files, ink_file = saved_input_files(stems[path], len(digits))
             try:
-                save_png(np.concatenate(digits, axis=1), os.path.join(save_input, names[path]))
+                for digit, name in zip(digits, digit_files):
+                    save_png(digit, os.path.join(save_input, name))
+                save_png(ink_maps[path], os.path.join(save_input, ink_file))
             except ImageError as e:
                 raise UsageError("--save-input: %s" % e)
     if inputs:
@@ -140,7 +152,7 @@ def main(argv=None):
     not be."""
     args = build_parser().parse_args(argv)
     results = classify(args.images, args.model, args.run_dir, args.save_input, args.one_digit)
-    names = saved_input_names(results) if args.save_input else {}
+    stems = saved_input_stems(results) if args.save_input else {}
     for path, result in results.items():
         if isinstance(result, str):
             print("%s: error: %s" % (path, result), file=sys.stderr)
@@ -158,8 +170,11 @@ def main(argv=None):
                 for digit, p in zip(digits, result.probabilities)))
         if result.note:
             answer += "  [note: %s]" % result.note
-        if names:
-            answer += "  [input: %s]" % os.path.join(args.save_input, names[path])
+        if stems:
+            digit_files, ink_file = saved_input_files(stems[path], len(digits))
+            answer += "  [input: %s%s; ink: %s]" % (
+                os.path.join(args.save_input, digit_files[0]),
+                " to " + digit_files[-1] if len(digit_files) > 1 else "", ink_file)
         print("%s: %s" % (path, answer))
     return 0 if all(not isinstance(r, str) for r in results.values()) else 1
 

@@ -166,10 +166,13 @@ def test_command_reports_bad_files_and_classifies_the_rest(softmax_run, tmp_path
     out, err = capsys.readouterr()
     assert code == 1  # not all succeeded
     assert out.startswith(good + ": ") and "%; then" in out and out.count("\n") == 1
-    assert out.endswith("  [input: %s]\n" % (saved / "seven.28x28.png"))
+    assert out.endswith("  [input: %s; ink: seven.ink.png]\n" % (saved / "seven.1.png"))
     assert err == "%s: error: not an image file Pillow can read (PNG, JPEG, GIF, BMP, ...)\n" % bad
-    seen = image_files.read_image(str(saved / "seven.28x28.png"))
+    assert sorted(os.listdir(saved)) == ["seven.1.png", "seven.ink.png"]
+    seen = image_files.read_image(str(saved / "seven.1.png"))
     assert seen.shape == (28, 28, 1)
+    ink_map = image_files.read_image(str(saved / "seven.ink.png"))
+    assert ink_map.shape[:2] == (60, 60) and ink_map.max() == 255
     assert classify.main([good, "--model", "softmax", "--run-dir", softmax_run]) == 0
 
 
@@ -222,11 +225,29 @@ def test_inputs_with_the_same_name_are_saved_apart(softmax_run, tmp_path, capsys
     saved = tmp_path / "seen"
     assert classify.main([*paths, "--model", "softmax", "--run-dir", softmax_run,
                           "--save-input", str(saved)]) == 0
-    names = ["7.28x28.png", "7-2.28x28.png", "7-3.28x28.png"]
-    assert sorted(os.listdir(saved)) == sorted(names)
+    stems = ["7", "7-2", "7-3"]
+    assert sorted(os.listdir(saved)) == sorted(
+        name for stem in stems for name in (stem + ".1.png", stem + ".ink.png"))
     lines = capsys.readouterr().out.splitlines()
-    for path, name, line in zip(paths, names, lines):
-        assert line.startswith(path + ": ") and line.endswith("[input: %s]" % (saved / name))
+    for path, stem, line in zip(paths, stems, lines):
+        assert line.startswith(path + ": ") and line.endswith(
+            "[input: %s; ink: %s.ink.png]" % (saved / (stem + ".1.png"), stem))
+
+
+def test_save_input_writes_each_digit_of_a_number_and_the_ink_map(softmax_run, tmp_path,
+                                                                   capsys):
+    glyph = on_canvas(seven())[:, 25:55]
+    number = write_png(tmp_path / "777.png", 255 - 255 * np.concatenate([glyph] * 3, axis=1))
+    saved = tmp_path / "seen"
+    assert classify.main([number, "--model", "softmax", "--run-dir", softmax_run,
+                          "--save-input", str(saved)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "  [input: %s to 777.3.png; ink: 777.ink.png]\n" % (saved / "777.1.png"))
+    assert sorted(os.listdir(saved)) == ["777.1.png", "777.2.png", "777.3.png", "777.ink.png"]
+    first, second = (image_files.read_image(str(saved / name)) for name in ("777.1.png",
+                                                                           "777.2.png"))
+    assert first.shape == (28, 28, 1) and np.abs(first.astype(int) - second).max() <= 1
+    assert image_files.read_image(str(saved / "777.ink.png")).shape[:2] == (60, 90)
 
 
 @pytest.mark.parametrize("case", ["a file", "unwritable"])
@@ -275,6 +296,11 @@ def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
                                                           for _, shown in numbers[:-1])
     for jpeg, shown in numbers:  # each splits into the digits it shows
         assert len(to_mnist_digits(image_files.decode(jpeg))) == shown
+    rows = photos.render_rows(digits.images[:14])
+    assert photos.render_rows(digits.images[:14]) == rows
+    assert sum(shown for _, shown in rows) == 14 and 5 <= rows[0][1] <= 12
+    pixels = image_files.decode(rows[0][0])
+    assert pixels.shape[0] >= 720 and pixels.shape[1] == pixels.shape[0] * 4 // 3
 
 
 def _stroke_width(image):

@@ -202,7 +202,7 @@ def photo_accuracy(count, run_dir=None, split="test"):
     arrays."""
     import photos
     from tfmnist import classifiers, image_files
-    from tfmnist.digits import to_mnist, to_mnist_digits
+    from tfmnist.digits import to_mnist
     from tfmnist.evaluation import predict
 
     digits = getattr(input_data.read_data_sets(download=False), split)
@@ -224,10 +224,26 @@ def photo_accuracy(count, run_dir=None, split="test"):
                                          np.reshape(prepared, (count, 784))).argmax(1)
         right.append(predicted == labels)
         print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
-    # Numbers: the same digits, 2 to 4 a photo, read through classify's splitting. A digit
-    # is right when its photo splits into as many digits as it shows and its own reads right.
+    # Numbers: the same digits, 2 to 4 a photo, and rows of 5 to 12 small ones, read
+    # through classify's splitting.
+    for kind, rendered in ((photos.NUMBER_KIND, photos.render_numbers(arrays)),
+                           (photos.ROW_KIND, photos.render_rows(arrays))):
+        right.append(numbers_read(kind, rendered, labels, inference, run_dir))
+    print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
+    print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
+
+
+def numbers_read(kind, rendered, labels, inference, run_dir):
+    """Reads photos of numbers [(JPEG bytes, digits shown)] made from digits with `labels`
+    in order; prints the share read and returns which digits were read right. A digit is
+    right when its photo splits into as many digits as it shows, and its own reads right:
+    in place."""
+    from tfmnist import image_files
+    from tfmnist.digits import to_mnist_digits
+    from tfmnist.evaluation import predict
+
     numbers, start = [], 0  # (first digit's index, digits shown, the 28x28s read)
-    for jpeg, shown in photos.render_numbers(arrays):
+    for jpeg, shown in rendered:
         try:
             read = to_mnist_digits(image_files.decode(jpeg))
         except image_files.ImageError:
@@ -235,22 +251,20 @@ def photo_accuracy(count, run_dir=None, split="test"):
         numbers.append((start, shown, read))
         start += shown
     read = [digit for _, _, digits in numbers for digit in digits]
-    predicted = predict(inference, run_dir,
-                                     np.reshape(read, (len(read), 784))).argmax(1)
-    digits_right, position = np.zeros(count, bool), 0
+    predicted = predict(inference, run_dir, np.reshape(read, (len(read), 784))).argmax(1)
+    digits_right, position = np.zeros(len(labels), bool), 0
     for start, shown, digits in numbers:
         if len(digits) == shown:
             digits_right[start:start + shown] = (predicted[position:position + shown]
                                                  == labels[start:start + shown])
         position += len(digits)
-    right.append(digits_right)
     print("  %-14s %.1f%% of the digits (%.1f%% of %d numbers read whole; %d split into the "
-          "wrong count)" % (photos.NUMBER_KIND, 100 * digits_right.mean(),
+          "wrong count)" % (kind, 100 * digits_right.mean(),
                            100 * np.mean([digits_right[start:start + shown].all()
                                           for start, shown, _ in numbers]), len(numbers),
-                           sum(len(digits) != shown for _, shown, digits in numbers)))
-    print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
-    print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
+                           sum(len(digits) != shown for _, shown, digits in numbers)),
+          flush=True)
+    return digits_right
 
 
 def large_photo_seconds():

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 import strokes
+from tfmnist import morphology
 
 
 def _paper(size, rng, tint=(235, 235, 230), light=True, width=None):
@@ -59,6 +60,13 @@ def _ink_from_image(digit, size, thicken=0):
         image = image.filter(ImageFilter.MaxFilter(2 * (thicken // 2) + 1))
     # Sharper edges than scaling gives: a pen's line has an edge, not a ramp 10 pixels wide.
     return np.clip((np.asarray(image, np.float32) / 255.0 - 0.25) * 2.5, 0.0, 1.0)
+
+
+def _fine_pen(digit, size, pen_width):
+    """The digit scaled to size x size, its strokes redrawn pen_width pixels wide along
+    their middle lines (a fine pen at a scale where MNIST's own strokes would be thick)."""
+    middle = morphology.skeleton(_ink_from_image(digit, size) > 0.5).astype(np.float32)
+    return np.clip(1.5 * morphology.box_blur(morphology.max_filter(middle, pen_width)), 0, 1)
 
 
 def _photo(pixels, rng, rotate=True, quality=None, degrees=6):
@@ -150,9 +158,51 @@ def number(digits, rng):
     return _photo(_ink_on(sheet, canvas * rng.uniform(0.7, 1.0), (40, 40, 60)), rng, degrees=3)
 
 
+def row_of_digits(digits, rng, hard_shadow):
+    """A row of digits [n, 784] written small with a fine pen, in a large photo of the page:
+    each digit 3 to 8% of the photo's height, its strokes 2 to 4 pixels wide, gaps of 0.15
+    to 0.4 of its height; hard_shadow: the phone's own shadow across the bottom, its edge
+    sharp (1 to 3 pixels) and clear of the digits."""
+    height = int(rng.integers(720, 1081))  # of the photo, which is 4:3 ...
+    width = height * 4 // 3
+    frame = 1.25  # ... once _photo() has cropped a tenth off each side of the frame
+    sheet_height, sheet_width = int(height * frame), int(width * frame)
+    digit_height = height * rng.uniform(0.03, 0.08)
+    box = int(round(digit_height * 28 / 20))  # MNIST's digits are 20 of their box's 28 pixels
+    pen_width = int(rng.integers(2, 5))
+    inks = []
+    for digit in digits:
+        ink = _fine_pen(digit, box, pen_width)
+        columns = np.nonzero(ink.max(axis=0) > 0.1)[0]
+        inks.append(ink[:, columns.min():columns.max() + 1] if len(columns) else ink)
+    gaps = [int(digit_height * rng.uniform(0.15, 0.4)) for _ in inks[1:]] + [0]
+    row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
+    canvas = np.zeros((sheet_height, sheet_width), np.float32)
+    left = (sheet_width - row_width) // 2 + int(rng.uniform(-0.1, 0.1) * (width - row_width))
+    row_top = int(sheet_height * 0.1 + height * rng.uniform(0.2, 0.45))
+    for ink, gap in zip(inks, gaps):
+        top = row_top + int(digit_height * rng.uniform(-0.08, 0.08))
+        canvas[top:top + box, left:left + ink.shape[1]] = np.maximum(
+            canvas[top:top + box, left:left + ink.shape[1]], ink)
+        left += ink.shape[1] + gap
+    sheet = _paper(sheet_height, rng, width=sheet_width)
+    if hard_shadow:
+        rows, cols = np.mgrid[0:sheet_height, 0:sheet_width]
+        slope = np.tan(np.radians(rng.uniform(-12, 12)))
+        clear = row_top + box + digit_height * 0.5 + abs(slope) * sheet_width / 2
+        edge = rng.uniform(clear, max(clear, sheet_height * 0.1 + height * 0.8))
+        distance = rows - (edge + slope * (cols - sheet_width / 2))
+        darkness = rng.uniform(0.4, 0.65)
+        shade = 1 - (1 - darkness) / (1 + np.exp(-distance / rng.uniform(0.5, 1.5)))
+        sheet = sheet * shade[..., None]
+    return _photo(_ink_on(sheet, canvas * rng.uniform(0.75, 1.0), (35, 35, 55)), rng,
+                  degrees=3)
+
+
 KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
          "coloured ink": coloured, "squared paper": squared_paper}
 NUMBER_KIND = "numbers"  # several digits a photo: see render_numbers()
+ROW_KIND = "rows, small"  # 5 to 12 small digits in a large photo: see render_rows()
 
 
 def render(kind, digits, seed=0):
@@ -169,5 +219,19 @@ def render_numbers(digits, seed=0):
     while start < len(digits):
         count = min(int(rng.integers(2, 5)), len(digits) - start)
         photos.append((number(digits[start:start + count], rng), count))
+        start += count
+    return photos
+
+
+def render_rows(digits, seed=0):
+    """Photos of rows of small digits written with a fine pen, made from `digits` [N, 784]
+    in order, 5 to 12 of them a photo, every other photo with a hard shadow: a list of
+    (JPEG bytes, how many digits it shows)."""
+    rng = np.random.default_rng([seed, len(KINDS) + 1])
+    photos, start = [], 0
+    while start < len(digits):
+        count = min(int(rng.integers(5, 13)), len(digits) - start)
+        photos.append((row_of_digits(digits[start:start + count], rng,
+                                     hard_shadow=len(photos) % 2 == 1), count))
         start += count
     return photos
