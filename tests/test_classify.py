@@ -352,6 +352,23 @@ def test_a_photo_mostly_in_shadow_is_still_dark_ink_on_paper(tmp_path):
     assert (got[expected == 0] < 0.1).mean() > 0.97
 
 
+def test_a_row_of_small_digits_above_a_hard_shadow_reads_as_its_digits():
+    # A phone's photo of a number written small with a fine pen, the phone's own shadow
+    # across the bottom with a hard edge: the edge is no ink, and the row is looked at
+    # closely enough to split it.
+    rows, cols = np.mgrid[0:960, 0:1280]
+    photo = np.where(rows > 700 + 0.15 * (cols - 640), 0.45, 1.0) * 235.0  # a sloping edge
+    glyph = seven(height=36)  # under 4% of the photo's height
+    ink_map = np.zeros_like(photo)
+    for left in range(400, 800, 50):  # eight sevens in a row
+        ink_map[420:456, left:left + glyph.shape[1]] = glyph
+    photo = np.where(ink_map > 0, 40.0, photo)
+    digits = to_mnist_digits(photo[..., None])
+    assert len(digits) == 8
+    for digit in digits[1:]:
+        assert np.abs(digit - digits[0]).mean() < 0.05  # each prepared alike, on its own
+
+
 def test_faint_squared_paper_is_not_ink(tmp_path):
     ink_map = on_canvas(seven(), shape=(90, 90), at=(35, 38))
     photo = np.full((90, 90), 240.0)

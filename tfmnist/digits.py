@@ -1,9 +1,10 @@
-"""One digit's ink, prepared as MNIST prepared its digits: cropped to the ink, scaled to fit
-20x20, and placed in 28x28 by its centre of mass."""
+"""One digit's ink, prepared as MNIST prepared its digits: strokes far thinner than MNIST's
+thickened, cropped to the ink, scaled to fit 20x20, and placed in 28x28 by its centre of
+mass. Each digit of a number is prepared on its own: its own box, width and centre."""
 import numpy as np
 
 from tfmnist.image_files import resize
-from tfmnist.ink import ink_strokes
+from tfmnist.ink import ink_strokes, normalise_stroke_width
 from tfmnist.number_splitting import split_digits
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
@@ -12,7 +13,9 @@ IMAGE_SIZE = 28  # ... centred by mass in 28x28
 
 def digit_28x28(strokes):
     """One digit's strokes -> the 28x28 float32 array in [0, 1] MNIST would make of it:
-    cropped to the ink, scaled to fit 20x20, centred by its mass."""
+    strokes thickened to MNIST's width for the digit's height where far thinner, cropped to
+    the ink, scaled to fit 20x20, centred by its mass."""
+    strokes = normalise_stroke_width(strokes)
     rows, cols = np.nonzero(strokes)
     digit = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     scale = DIGIT_BOX / max(digit.shape)

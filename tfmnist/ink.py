@@ -2,43 +2,50 @@
 
 Dark ink on light paper is measured against the light falling on the paper, shadows and all
 (reflectance()); the paper's grain and what is left of its uneven light are brought to zero
-(remove_background()); strokes far thinner than MNIST's are thickened to its width
-(normalise_stroke_width()). See docs/photos.md for why each step is there.
+(remove_background()). Each digit's strokes, once a number is split into its digits, are
+thickened to MNIST's width where they are far thinner (normalise_stroke_width()). See
+docs/photos.md for why each step is there.
 """
 import numpy as np
 
 from tfmnist.image_files import ImageError, resize
 from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
+from tfmnist.number_splitting import pieces
 
-WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit
+WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit,
+WORK_SHORT_SIDE = 96  # but a wide one (a row of digits) keeps this much on its shorter side
 MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a blank image
 INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
 SHADING_GRADIENT = 0.03  # log brightness per pixel: a gentler change is the light's, not ink
 DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
 MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
-# Ink found in a shrunk photo whose box is smaller than this (in work pixels) is looked at
-# again, finer, and the photo cropped around it: a small digit in a large photo.
+# Ink found in a shrunk photo less tall than this (in work pixels) is looked at again,
+# finer, and the photo cropped around it: a small digit, or a row of them, in a large photo.
 LOOK_CLOSER_BELOW = 24
 FINE_WORK_SIZE = 1024  # the finer look's longer side
-CROP_MARGIN = 0.5  # of the ink's box, on each side of the crop
+CROP_MARGIN = 0.5  # of the ink's height, on each side of the crop
 MIN_DIGIT_PIXELS = 4  # ink whose box is smaller than this on both sides is a speck
+SHADOW_WINDOW = 1 / 6  # of the image's shorter side: wider than any digit's strokes
+SHADOW_AREA = 0.1  # of the image: an even region this large is a shadow, not strokes
+SHADOW_BORDER = 0.5  # ... and meets the image's border along this much of its shorter side
+SHADOW_EVEN = 0.2  # ... and is even: most of its ink within this share of its median
 
 
 def ink_strokes(pixels):
     """An image [h, w, channels] in 0..255 -> its strokes as ink in [0, 1], on a zero
-    background, at most WORK_SIZE pixels on a side.
+    background, at most WORK_SIZE pixels on a side (work_size()).
 
-    A photo larger than WORK_SIZE whose ink is small there, or gone (a small digit in a
-    large photo), is looked at again, finer, and cropped around its ink first. Ink that is
-    only a speck is no digit: ImageError, as for a blank image.
+    A photo larger than that whose ink is small there, or gone (a small digit in a large
+    photo, or a row of them), is looked at again, finer, and cropped around its ink first.
+    Ink that is only a speck is no digit: ImageError, as for a blank image.
     """
     try:
-        strokes = normalise_stroke_width(remove_background(ink(pixels)))
+        strokes = remove_background(ink(pixels))
     except ImageError:
         strokes = None
-    if max(pixels.shape[:2]) > WORK_SIZE and (strokes is None
-                                              or _box_side(strokes) < LOOK_CLOSER_BELOW):
+    if max(pixels.shape[:2]) > work_size(pixels.shape) and (
+            strokes is None or _ink_height(strokes) < LOOK_CLOSER_BELOW):
         crop = _around_ink(pixels)
         if crop is not None:
             return ink_strokes(crop)
@@ -55,6 +62,20 @@ def _box_side(strokes):
     return max(np.ptp(rows), np.ptp(cols)) + 1 if len(rows) else 0
 
 
+def _ink_height(strokes):
+    """The height of the box around the ink: a digit's, or a row of digits'."""
+    rows = np.nonzero(strokes.max(axis=1))[0]
+    return np.ptp(rows) + 1 if len(rows) else 0
+
+
+def work_size(shape):
+    """The longer side an image [h, w, ...] is shrunk to at most: WORK_SIZE, or for a wide
+    image, enough to keep WORK_SHORT_SIDE on its shorter side (up to FINE_WORK_SIZE)."""
+    height, width = shape[:2]
+    return int(min(max(WORK_SIZE, WORK_SHORT_SIDE * max(height, width) / min(height, width)),
+                   FINE_WORK_SIZE))
+
+
 def _around_ink(pixels):
     """The part of a large image around its ink, as a finer look (FINE_WORK_SIZE) finds it,
     with a margin; None when that finds no ink, or the ink fills most of the image."""
@@ -64,7 +85,7 @@ def _around_ink(pixels):
         return None
     rows, cols = np.nonzero(fine)
     scale = max(pixels.shape[:2]) / max(fine.shape)
-    margin = CROP_MARGIN * max(np.ptp(rows), np.ptp(cols))
+    margin = CROP_MARGIN * (np.ptp(rows) + 1)
     top, bottom = [int(scale * v) for v in (rows.min() - margin, rows.max() + 1 + margin)]
     left, right = [int(scale * v) for v in (cols.min() - margin, cols.max() + 1 + margin)]
     top, left = max(top, 0), max(left, 0)
@@ -72,9 +93,9 @@ def _around_ink(pixels):
     return crop if crop.size < 0.5 * pixels.size else None
 
 
-def ink(pixels, work_size=WORK_SIZE):
+def ink(pixels, longer_side=None):
     """How much ink each pixel holds, float [h, w] in [0, 1], from [h, w, channels] 0..255,
-    shrunk to at most work_size pixels on a side.
+    shrunk to at most longer_side pixels on a side (default: work_size()).
 
     An alpha channel with any transparency is the ink itself (a drawing on a transparent
     background). Otherwise dark ink on light paper is measured against the paper's own
@@ -82,12 +103,13 @@ def ink(pixels, work_size=WORK_SIZE):
     digits) is its grey level. Which of the two an image holds is told by its extremes: the
     ink lies farther from the paper's level, at the border, than anything else does.
     """
+    longer_side = longer_side or work_size(pixels.shape)
     channels = pixels.shape[2]
     if channels in (2, 4) and pixels[..., -1].min() < 255:
-        return _work_size(pixels[..., -1] / 255.0, work_size)
+        return _work_size(pixels[..., -1] / 255.0, longer_side)
     color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
     gray = color.mean(axis=2) if channels < 3 else color @ np.float32([0.299, 0.587, 0.114])
-    gray = _work_size(gray / 255.0, work_size)
+    gray = _work_size(gray / 255.0, longer_side)
     paper_relative = reflectance(gray)
     border = np.median(np.concatenate([paper_relative[0], paper_relative[-1],
                                        paper_relative[:, 0], paper_relative[:, -1]]))
@@ -97,12 +119,12 @@ def ink(pixels, work_size=WORK_SIZE):
     return gray
 
 
-def _work_size(image, work_size=WORK_SIZE):
-    """An image [h, w] shrunk to at most work_size pixels on its longer side."""
+def _work_size(image, longer_side):
+    """An image [h, w] shrunk to at most longer_side pixels on its longer side."""
     height, width = image.shape
-    if max(height, width) <= work_size:
+    if max(height, width) <= longer_side:
         return np.asarray(image, np.float32)
-    scale = work_size / max(height, width)
+    scale = longer_side / max(height, width)
     return resize(image, max(1, round(height * scale)), max(1, round(width * scale)))
 
 
@@ -168,6 +190,48 @@ def normalise_stroke_width(strokes):
     return max_filter(strokes, 2 * grow + 1) if grow > 0 else strokes
 
 
+def _large_even_regions(ink_map):
+    """What of the ink map lies in large, even regions: a hard shadow's side of its edge.
+
+    A shadow with a hard edge is an edge between two large, even regions, where ink is a
+    thin stroke with paper on both sides. A grey opening with a window of SHADOW_WINDOW of
+    the image keeps what is wider than that, thick strokes and a shadow alike; of it, a
+    part larger than SHADOW_AREA of the image, even, that comes from beyond the frame (it
+    meets the border along SHADOW_BORDER of the shorter side) is a shadow. Zero elsewhere.
+    """
+    window = max(3, int(SHADOW_WINDOW * min(ink_map.shape))) | 1
+    wide = grey_opening(ink_map, window) > MIN_CONTRAST
+    if wide.mean() < SHADOW_AREA:
+        return np.zeros_like(ink_map)
+    step = max(1, min(ink_map.shape) // 64)  # the regions are large: found on a coarse grid
+    coarse = wide[::step, ::step]
+    large = np.zeros(coarse.shape, bool)
+    levels, level = ink_map[::step, ::step], 0.0
+    last_row, last_col = coarse.shape[0] - 1, coarse.shape[1] - 1
+    for rows, cols in pieces(coarse):
+        if len(rows) < SHADOW_AREA * coarse.size:
+            continue
+        # A shadow comes from beyond the frame (it meets the border), and its side of a
+        # hard edge is even: a soft shadow's is not, and reflectance() has mostly taken
+        # it out already.
+        on_border = np.sum((rows == 0) | (rows == last_row) | (cols == 0) | (cols == last_col))
+        low, middle, high = np.percentile(levels[rows, cols], [10, 50, 90])
+        if on_border > SHADOW_BORDER * min(coarse.shape) and high - low < SHADOW_EVEN * middle:
+            large[rows, cols] = True
+            level = max(level, middle)
+    large = np.repeat(np.repeat(large, step, axis=0), step, axis=1)[:ink_map.shape[0],
+                                                                    :ink_map.shape[1]]
+    large = (max_filter(large.astype(np.float32), 2 * step + 1) > 0) & wide  # to the pixel
+    # The opening misses the edge where it slopes into the image's border. Near the shadow
+    # (within the window), what is no darker than the shadow is the shadow and its edge. A
+    # stroke is darker: in the shadow it is measured from the shadow's level, beside it
+    # from the paper's.
+    shadow_like = ink_map < (1 + SHADOW_EVEN) * level
+    near = max_filter(large.astype(np.float32), window) > 0
+    return np.where(large, np.where(shadow_like, ink_map, level),
+                    np.where(near & shadow_like, ink_map, 0.0)).astype(np.float32)
+
+
 def remove_background(ink_map):
     """Brings the paper to zero: what is left of its uneven light, and its grain, are not ink.
 
@@ -180,7 +244,7 @@ def remove_background(ink_map):
     against the paper's own light there, and rescaled so the darkest stroke is 1.
     """
     window = max(3, min(ink_map.shape) // 3) | 1  # odd, so the window has a centre
-    background = grey_opening(ink_map, window)
+    background = np.maximum(grey_opening(ink_map, window), _large_even_regions(ink_map))
     strokes = np.clip(ink_map - background, 0.0, None)
     peak = strokes.max()
     if peak < MIN_CONTRAST:

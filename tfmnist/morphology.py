@@ -10,8 +10,24 @@ def max_filter(image, window):
     axis at a time."""
     height, width = image.shape
     padded = np.pad(image, window // 2, mode="edge")
-    rows = np.max([padded[k:k + height] for k in range(window)], axis=0)
-    return np.max([rows[:, k:k + width] for k in range(window)], axis=0)
+    return _running_max(_running_max(padded, window, 0)[:height], window, 1)[:, :width]
+
+
+def _running_max(values, window, axis):
+    """The largest of each `window` consecutive values along an axis (as many as fit): from
+    the maxima of 1, 2, 4, ... values, so a wide window takes a few passes, not one each."""
+    def part(array, start, count):
+        return np.take(array, np.arange(start, start + count), axis=axis)
+
+    span = 1  # values[i] holds the largest of span values from i
+    while 2 * span <= window:
+        count = values.shape[axis] - span
+        values = np.maximum(part(values, 0, count), part(values, span, count))
+        span *= 2
+    if span < window:  # two overlapping spans cover the window
+        count = values.shape[axis] - (window - span)
+        values = np.maximum(part(values, 0, count), part(values, window - span, count))
+    return values
 
 
 def grey_opening(image, window):

@@ -193,7 +193,8 @@ def row_of_digits(digits, rng, hard_shadow):
         edge = rng.uniform(clear, max(clear, sheet_height * 0.1 + height * 0.8))
         distance = rows - (edge + slope * (cols - sheet_width / 2))
         darkness = rng.uniform(0.4, 0.65)
-        shade = 1 - (1 - darkness) / (1 + np.exp(-distance / rng.uniform(0.5, 1.5)))
+        shade = 1 - (1 - darkness) / (1 + np.exp(np.clip(-distance / rng.uniform(0.5, 1.5),
+                                                          -50, 50)))
         sheet = sheet * shade[..., None]
     return _photo(_ink_on(sheet, canvas * rng.uniform(0.75, 1.0), (35, 35, 55)), rng,
                   degrees=3)
