@@ -352,21 +352,37 @@ def test_a_photo_mostly_in_shadow_is_still_dark_ink_on_paper(tmp_path):
     assert (got[expected == 0] < 0.1).mean() > 0.97
 
 
-def test_a_row_of_small_digits_above_a_hard_shadow_reads_as_its_digits():
+@pytest.mark.parametrize("edge, slope, width", [(700, 0.15, 1280), (490, 0.0, 960)])
+def test_a_row_of_small_digits_above_a_hard_shadow_reads_as_its_digits(edge, slope, width):
     # A phone's photo of a number written small with a fine pen, the phone's own shadow
     # across the bottom with a hard edge: the edge is no ink, and the row is looked at
-    # closely enough to split it.
-    rows, cols = np.mgrid[0:960, 0:1280]
-    photo = np.where(rows > 700 + 0.15 * (cols - 640), 0.45, 1.0) * 235.0  # a sloping edge
+    # closely enough to split it. The edge slopes into the border, or the shadow covers
+    # most of the border: the paper is still the light part.
+    rows, cols = np.mgrid[0:960, 0:width]
+    photo = np.where(rows > edge + slope * (cols - width / 2), 0.4, 1.0) * 235.0
     glyph = seven(height=36)  # under 4% of the photo's height
     ink_map = np.zeros_like(photo)
-    for left in range(400, 800, 50):  # eight sevens in a row
+    for left in range(width // 2 - 200, width // 2 + 200, 50):  # eight sevens in a row
         ink_map[420:456, left:left + glyph.shape[1]] = glyph
     photo = np.where(ink_map > 0, 40.0, photo)
     digits = to_mnist_digits(photo[..., None])
     assert len(digits) == 8
     for digit in digits[1:]:
         assert np.abs(digit - digits[0]).mean() < 0.05  # each prepared alike, on its own
+
+
+def test_dark_ink_on_paper_whose_border_is_mostly_in_a_hard_shadow():
+    # The light paper meets the border only along part of the top: the border's typical
+    # level is the shadow's, yet the ink is still the dark, not the light paper.
+    from tfmnist.ink import ink
+
+    photo = np.full((120, 120), 0.4 * 235.0)
+    photo[:60, 30:90] = 235.0  # the lit part of the page
+    strokes = np.zeros((120, 120), bool)
+    strokes[10:50, 50:64] = seven(height=40) > 0
+    photo[strokes] = 40.0
+    got = ink(photo[..., None])
+    assert got[strokes].mean() > got[:60, 30:90][~strokes[:60, 30:90]].mean() + 0.3
 
 
 def test_faint_squared_paper_is_not_ink(tmp_path):

@@ -17,6 +17,7 @@ WORK_SHORT_SIDE = 96  # but a wide one (a row of digits) keeps this much on its 
 MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a blank image
 INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
 SHADING_GRADIENT = 0.03  # log brightness per pixel: a gentler change is the light's, not ink
+BORDER_PAPER = 90  # percentile of the border that is paper, to tell dark ink from light
 DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
 MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
@@ -111,11 +112,13 @@ def ink(pixels, longer_side=None):
     gray = color.mean(axis=2) if channels < 3 else color @ np.float32([0.299, 0.587, 0.114])
     gray = _work_size(gray / 255.0, longer_side)
     paper_relative = reflectance(gray)
-    border = np.median(np.concatenate([paper_relative[0], paper_relative[-1],
-                                       paper_relative[:, 0], paper_relative[:, -1]]))
-    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - border
+    border_pixels = np.concatenate([paper_relative[0], paper_relative[-1],
+                                    paper_relative[:, 0], paper_relative[:, -1]])
+    # Told from the lighter part of the border, as a hard shadow may cover most of it.
+    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - np.percentile(
+        border_pixels, BORDER_PAPER)
     if -darkest > lightest:  # dark ink: the share of the paper's light it takes away
-        return np.clip(1.0 - np.exp(paper_relative - border), 0.0, 1.0)
+        return np.clip(1.0 - np.exp(paper_relative - np.median(border_pixels)), 0.0, 1.0)
     return gray
 
 

@@ -63,10 +63,17 @@ def _ink_from_image(digit, size, thicken=0):
 
 
 def _fine_pen(digit, size, pen_width):
-    """The digit scaled to size x size, its strokes redrawn pen_width pixels wide along
-    their middle lines (a fine pen at a scale where MNIST's own strokes would be thick)."""
-    middle = morphology.skeleton(_ink_from_image(digit, size) > 0.5).astype(np.float32)
-    return np.clip(1.5 * morphology.box_blur(morphology.max_filter(middle, pen_width)), 0, 1)
+    """The digit scaled to size x size, its strokes worn down to about pen_width pixels (a
+    fine pen at a scale where MNIST's own strokes would be thick): worn from both sides, so
+    a small loop stays a loop, and joined along their middle lines where wearing would
+    break them."""
+    ink = _ink_from_image(digit, size) > 0.5
+    middle = morphology.skeleton(ink)
+    width = ink.sum() / max(middle.sum(), 1)
+    wear = int(max(0, width - pen_width) // 2)
+    worn = -morphology.max_filter(-ink.astype(np.float32), 2 * wear + 1) > 0
+    pen = morphology.max_filter(middle.astype(np.float32), pen_width) > 0
+    return np.clip(1.5 * morphology.box_blur((worn | pen).astype(np.float32)), 0, 1)
 
 
 def _photo(pixels, rng, rotate=True, quality=None, degrees=6):
