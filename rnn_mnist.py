@@ -56,6 +56,12 @@ def lstm_cell(x_gates, h, c, W_h):
     return h, c
 
 
+def chains_for(batch_size):
+    """How many chains inference() reads a training batch of batch_size in: one per
+    IMAGES_PER_CHAIN images."""
+    return max(1, round(batch_size / IMAGES_PER_CHAIN))
+
+
 def inference(x, chains=1):
     """The model: images [batch, 784] -> logits [batch, 10].
 
@@ -143,7 +149,7 @@ def main(argv=None):
         x = tf.placeholder(tf.float32, [None, NUM_STEPS * ROW_PIXELS], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
 
-        logits = inference(x, chains=max(1, round(args.batch_size / IMAGES_PER_CHAIN)))
+        logits = inference(x, chains=chains_for(args.batch_size))
         loss_op = loss(logits, y_)
         train_step, learning_rate = training(loss_op, args.learning_rate,
                                              flags.total_steps(args, mnist),

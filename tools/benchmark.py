@@ -332,7 +332,7 @@ def profile(batch_size, chains, steps=30, traced_steps=5):
     import rnn_mnist
     from tfmnist.tf1 import tf
 
-    chains = chains or max(1, round(batch_size / rnn_mnist.IMAGES_PER_CHAIN))
+    chains = chains or rnn_mnist.chains_for(batch_size)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
         y_ = tf.placeholder(tf.int64, [None])
