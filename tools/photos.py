@@ -142,25 +142,35 @@ def squared_paper(digit, rng):
     return _photo(_ink_on(sheet, ink, (30, 30, 40)), rng)
 
 
+def _ink_columns(ink):
+    """A digit's ink [h, w] cut to the columns it fills: the gaps between digits are the
+    writer's, not the 28x28 boxes'."""
+    columns = np.nonzero(ink.max(axis=0) > 0.1)[0]
+    return ink[:, columns.min():columns.max() + 1] if len(columns) else ink
+
+
+def _write_in_a_row(canvas, inks, gaps, top, left, height, jitter, rng):
+    """Writes digits' inks on the canvas left to right from (top, left), each followed by its
+    gap, and each a little higher or lower than `top`: by up to `jitter` of their height.
+    The gaps keep them apart."""
+    for ink, gap in zip(inks, gaps):
+        row = top + int(height * rng.uniform(-jitter, jitter))
+        canvas[row:row + ink.shape[0], left:left + ink.shape[1]] = ink
+        left += ink.shape[1] + gap
+
+
 def number(digits, rng):
     """A number: a few digits [n, 784] written in a row with a pen, a gap between each two
     of 0.12 to 0.35 of their height (digits that touch are not simulated), each a little
     higher or lower than the last, in a wide photo turned by up to 3 degrees."""
     height = int(rng.integers(60, 130))  # of each digit's 28x28 box: the digit is 5/7 of it
-    inks = []
-    for digit in digits:
-        ink = _ink_from_image(digit, height, thicken=int(height / 40))
-        columns = np.nonzero(ink.max(axis=0) > 0.1)[0]
-        inks.append(ink[:, columns.min():columns.max() + 1] if len(columns) else ink)
+    inks = [_ink_columns(_ink_from_image(digit, height, thicken=int(height / 40)))
+            for digit in digits]
     gaps = [int(height * rng.uniform(0.12, 0.35)) for _ in inks[1:]] + [0]
     margin = height // 2
     width = sum(ink.shape[1] for ink in inks) + sum(gaps) + 2 * margin
     canvas = np.zeros((height + 2 * margin, width), np.float32)
-    left = margin
-    for ink, gap in zip(inks, gaps):
-        top = margin + int(height * rng.uniform(-0.06, 0.06))
-        canvas[top:top + height, left:left + ink.shape[1]] = ink  # the gaps keep them apart
-        left += ink.shape[1] + gap
+    _write_in_a_row(canvas, inks, gaps, margin, margin, height, 0.06, rng)
     sheet = _paper(canvas.shape[0], rng, width=canvas.shape[1])
     return _photo(_ink_on(sheet, canvas * rng.uniform(0.7, 1.0), (40, 40, 60)), rng, degrees=3)
 
@@ -177,21 +187,13 @@ def row_of_digits(digits, rng, hard_shadow):
     digit_height = height * rng.uniform(0.03, 0.08)
     box = int(round(digit_height * 28 / 20))  # MNIST's digits are 20 of their box's 28 pixels
     pen_width = int(rng.integers(2, 5))
-    inks = []
-    for digit in digits:
-        ink = _fine_pen(digit, box, pen_width)
-        columns = np.nonzero(ink.max(axis=0) > 0.1)[0]
-        inks.append(ink[:, columns.min():columns.max() + 1] if len(columns) else ink)
+    inks = [_ink_columns(_fine_pen(digit, box, pen_width)) for digit in digits]
     gaps = [int(digit_height * rng.uniform(0.15, 0.4)) for _ in inks[1:]] + [0]
     row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
     canvas = np.zeros((sheet_height, sheet_width), np.float32)
     left = (sheet_width - row_width) // 2 + int(rng.uniform(-0.1, 0.1) * (width - row_width))
     row_top = int(sheet_height * 0.1 + height * rng.uniform(0.2, 0.45))
-    for ink, gap in zip(inks, gaps):
-        top = row_top + int(digit_height * rng.uniform(-0.08, 0.08))
-        canvas[top:top + box, left:left + ink.shape[1]] = np.maximum(
-            canvas[top:top + box, left:left + ink.shape[1]], ink)
-        left += ink.shape[1] + gap
+    _write_in_a_row(canvas, inks, gaps, row_top, left, digit_height, 0.08, rng)
     sheet = _paper(sheet_height, rng, width=sheet_width)
     if hard_shadow:
         rows, cols = np.mgrid[0:sheet_height, 0:sheet_width]
@@ -223,12 +225,7 @@ def render_numbers(digits, seed=0):
     """Photos of numbers written in a row, made from `digits` [N, 784] in order, 2 to 4 of
     them a photo: a list of (JPEG bytes, how many digits it shows)."""
     rng = np.random.default_rng([seed, len(KINDS)])
-    photos, start = [], 0
-    while start < len(digits):
-        count = min(int(rng.integers(2, 5)), len(digits) - start)
-        photos.append((number(digits[start:start + count], rng), count))
-        start += count
-    return photos
+    return _numbers_in_photos(digits, rng, 2, 4, lambda shown, _: number(shown, rng))
 
 
 def render_rows(digits, seed=0):
@@ -236,10 +233,16 @@ def render_rows(digits, seed=0):
     in order, 5 to 12 of them a photo, every other photo with a hard shadow: a list of
     (JPEG bytes, how many digits it shows)."""
     rng = np.random.default_rng([seed, len(KINDS) + 1])
+    return _numbers_in_photos(digits, rng, 5, 12, lambda shown, index: row_of_digits(
+        shown, rng, hard_shadow=index % 2 == 1))
+
+
+def _numbers_in_photos(digits, rng, fewest, most, photo_of):
+    """The digits [N, 784] in order, fewest to most a photo, each photo made by
+    photo_of(its digits, its index): a list of (JPEG bytes, how many digits it shows)."""
     photos, start = [], 0
     while start < len(digits):
-        count = min(int(rng.integers(5, 13)), len(digits) - start)
-        photos.append((row_of_digits(digits[start:start + count], rng,
-                                     hard_shadow=len(photos) % 2 == 1), count))
+        count = min(int(rng.integers(fewest, most + 1)), len(digits) - start)
+        photos.append((photo_of(digits[start:start + count], len(photos)), count))
         start += count
     return photos
