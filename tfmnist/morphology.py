@@ -10,23 +10,19 @@ def max_filter(image, window):
     axis at a time."""
     height, width = image.shape
     padded = np.pad(image, window // 2, mode="edge")
-    return _running_max(_running_max(padded, window, 0)[:height], window, 1)[:, :width]
+    rows = _running_max(padded, window)[:height]
+    return _running_max(rows.T, window)[:width].T
 
 
-def _running_max(values, window, axis):
-    """The largest of each `window` consecutive values along an axis (as many as fit): from
-    the maxima of 1, 2, 4, ... values, so a wide window takes a few passes, not one each."""
-    def part(array, start, count):
-        return np.take(array, np.arange(start, start + count), axis=axis)
-
-    span = 1  # values[i] holds the largest of span values from i
+def _running_max(values, window):
+    """The largest of each `window` consecutive rows of values (as many as fit): from the
+    maxima of 1, 2, 4, ... rows, so a wide window takes a few passes, not one each."""
+    span = 1  # values[i] holds the largest of span rows from i
     while 2 * span <= window:
-        count = values.shape[axis] - span
-        values = np.maximum(part(values, 0, count), part(values, span, count))
+        values = np.maximum(values[:-span], values[span:])
         span *= 2
     if span < window:  # two overlapping spans cover the window
-        count = values.shape[axis] - (window - span)
-        values = np.maximum(part(values, 0, count), part(values, window - span, count))
+        values = np.maximum(values[:span - window], values[window - span:])
     return values
 
 
