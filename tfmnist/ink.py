@@ -102,7 +102,8 @@ def ink(pixels, longer_side=None):
     background). Otherwise dark ink on light paper is measured against the paper's own
     light, shadows and all (see reflectance()); light ink on a dark ground (MNIST's own
     digits) is its grey level. Which of the two an image holds is told by its extremes: the
-    ink lies farther from the paper's level, at the border, than anything else does.
+    ink lies farther from the paper's level than anything else does, the paper's level
+    being that of the lighter part of the border.
     """
     longer_side = longer_side or work_size(pixels.shape)
     channels = pixels.shape[2]
