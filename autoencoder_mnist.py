@@ -62,12 +62,13 @@ def loss(reconstruction, x):
     return tf.reduce_mean(tf.square(reconstruction - x))
 
 
-def training(loss_op, initial_learning_rate, total_steps):
-    """Returns (train_step, learning_rate): Adam, at a rate falling linearly to zero."""
+def training(loss_op, initial_learning_rate, total_steps, task):
+    """Returns (train_step, learning_rate): Adam, at a rate falling linearly to zero (task:
+    the cluster's, for --sync-replicas; see tfmnist/distributed.py)."""
     global_step = tf.train.get_or_create_global_step()
     learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
                                               end_learning_rate=0.0, power=1.0)
-    optimizer = tf.train.AdamOptimizer(learning_rate)
+    optimizer = task.optimizer(tf.train.AdamOptimizer(learning_rate))
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
@@ -104,25 +105,28 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv, schedule_flags=("code_size",))
+    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
+        return args.task.serve()
     sizes = [max(size, args.code_size) for size in ENCODER_SIZES]
     flags.check_model_size("--code-size %d" % args.code_size, flags.dense_parameters(
         [IMAGE_PIXELS, *sizes, args.code_size, *sizes[::-1], IMAGE_PIXELS]))
     mnist = flags.load_data(args)
 
-    with tf.Graph().as_default():
+    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
+    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
 
         code, reconstruction = inference(x, args.code_size)
         loss_op = loss(reconstruction, x)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist))
+                                             flags.total_steps(args, mnist), args.task)
 
-        with tf.Session(config=flags.session_config(args)) as sess, \
+        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Reconstruction(x, reconstruction), learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            else:
+            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, _ = mnist.train.next_batch(args.batch_size)  # no labels
@@ -134,6 +138,8 @@ def main(argv=None):
                     run.validate(step)
                     run.save(step)
             metrics = run.finish()
+            if not run.is_chief:  # a cluster's chief evaluates and draws
+                return metrics
             codes = run_in_batches(sess, code, x, mnist.test.images)
             draw_pictures(run, mnist.test, metrics["test_reconstructions"], codes)
     return dict(metrics, test_codes=codes)

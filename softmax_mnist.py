@@ -36,8 +36,9 @@ def loss(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def training(loss_op, initial_learning_rate, total_steps):
-    """Returns (train_step, learning_rate): one gradient-descent step, counted in global_step.
+def training(loss_op, initial_learning_rate, total_steps, task):
+    """Returns (train_step, learning_rate): one gradient-descent step, counted in global_step
+    (task: the cluster's, for --sync-replicas; see tfmnist/distributed.py).
 
     The rate decays linearly to zero: with a constant one the weights keep jumping around the
     minimum (test accuracy stays near 92.2%); a shrinking step lets them settle in it.
@@ -45,7 +46,7 @@ def training(loss_op, initial_learning_rate, total_steps):
     global_step = tf.train.get_or_create_global_step()
     learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
                                               end_learning_rate=0.0, power=1.0)
-    optimizer = tf.train.GradientDescentOptimizer(learning_rate)
+    optimizer = task.optimizer(tf.train.GradientDescentOptimizer(learning_rate))
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
@@ -57,9 +58,12 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
+    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
+        return args.task.serve()
     mnist = flags.load_data(args)
 
-    with tf.Graph().as_default():
+    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
+    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
@@ -67,15 +71,15 @@ def main(argv=None):
         logits = inference(x)
         loss_op = loss(logits, y_)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist))
+                                             flags.total_steps(args, mnist), args.task)
         correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(config=flags.session_config(args)) as sess, \
+        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
                     learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            else:
+            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)

@@ -8,6 +8,7 @@ Training (what every lesson script's loop calls):
     checkpoints   saving the newest few, finding the last, restoring into the right model
     rundirs       run directories: numbered runs, the lock, config.json, metrics.json
     command_line  one-line errors and exit codes for every program
+    distributed   one task of a cluster: ps or worker, TF_CONFIG, placement, sync replicas
     pictures      the pictures a run draws (matplotlib)
 
 Reading your own digits (classify.py, draw.py):

@@ -11,8 +11,10 @@ import argparse
 import math
 import os
 
+import numpy as np
+
 import input_data
-from tfmnist import rundirs
+from tfmnist import distributed, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import tf
 
@@ -103,6 +105,24 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
                         help="steps between progress lines")
     parser.add_argument("--threads", type=thread_count, default=0,
                         help="CPU threads for TensorFlow's ops (0: one per core)")
+    cluster = parser.add_argument_group(
+        "a cluster", "train as one task of a cluster, on TensorFlow's distributed runtime (or "
+        "name the cluster in TF_CONFIG; cluster.py starts one on this machine)")
+    cluster.add_argument("--ps-hosts", metavar="HOST:PORT,...",
+                         help="the parameter servers, which hold the variables")
+    cluster.add_argument("--worker-hosts", metavar="HOST:PORT,...",
+                         help="the workers, which train; the first is the chief")
+    cluster.add_argument("--job-name", help="this task's job: ps or worker")
+    cluster.add_argument("--task-index", type=non_negative_int, default=None,
+                         help="this task's number in its job (default 0)")
+    cluster.add_argument("--sync-replicas", action="store_true",
+                         help="each step averages one gradient from every worker (default: "
+                              "each worker updates the variables as it goes)")
+    cluster.add_argument("--task-timeout", type=positive_float, default=60.0,
+                         help="seconds a task waits for another before giving up")
+    cluster.add_argument("--trusted-network", action="store_true",
+                         help="allow hosts other than this machine: TensorFlow's servers "
+                              "have no authentication, so only on a private network")
     parser.set_defaults(script=os.path.splitext(os.path.basename(script))[0])
     return parser
 
@@ -124,8 +144,20 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=()):
                      "--run-dir or --export")
     args.model_flags = tuple(model_flags)
     args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags) + args.model_flags
+    args.task = distributed.task_of(args, os.environ)
+    if args.task.is_ps:
+        return args  # a ps holds variables: it trains nothing and writes no run
     if args.resume or args.eval_only:
-        _adopt_run_flags(parser, argv, args)
+        try:
+            _adopt_run_flags(parser, argv, args)
+        except UsageError:
+            if args.task.is_chief:
+                raise  # another worker may be on a machine without the run
+    if not args.task.is_chief:
+        # Each worker draws its own batches, and its own dropout. (The validation set, the
+        # first --validation-size images, is the same for all.)
+        args.seed = int(np.random.SeedSequence([args.seed, args.task.index]).generate_state(1)[0]
+                        % 2 ** 31)
     return args
 
 
@@ -191,12 +223,13 @@ def dense_parameters(sizes):
 
 
 def total_steps(args, mnist):
-    """The number of training steps: --steps, or --epochs passes over the training set."""
+    """The number of training steps: --steps, or --epochs passes over the training set.
+    (With --sync-replicas, a step trains on a batch from each worker.)"""
     return args.steps or max(1, math.ceil(args.epochs * mnist.train.num_examples
-                                          / args.batch_size))
+                                          / (args.batch_size * args.task.replicas)))
 
 
 def session_config(args):
-    """Session options for these small models on a CPU."""
-    return tf.ConfigProto(intra_op_parallelism_threads=args.threads,
-                          inter_op_parallelism_threads=args.threads)
+    """Session options for these small models on a CPU (and a cluster's, in one)."""
+    return args.task.session_config(tf.ConfigProto(intra_op_parallelism_threads=args.threads,
+                                                   inter_op_parallelism_threads=args.threads))

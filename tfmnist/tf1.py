@@ -17,6 +17,7 @@ TensorFlow's import fails with it set and the package missing.
 """
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 
@@ -87,12 +88,15 @@ def error_reason(error):
     """The line of a TensorFlow error that says what went wrong.
 
     A session's errors start with "Graph execution error:", the node and where it was
-    defined; the cause ("Invalid PNG data", "Key conv1/weights not found") comes after them.
+    defined, and in a cluster the task it came from ("From /job:ps/replica:0/task:0:"); the
+    cause ("Invalid PNG data", "Key conv1/weights not found") comes after them.
     """
     message = getattr(error, "message", None) or str(error)
     for line in message.split("Original stack trace for")[0].splitlines():
         line = line.strip()
-        if (line and line != "Graph execution error:" and not line.startswith(
-                ("Detected at node", "File \"", "Node: ", "[[", "Errors may have originated"))):
+        if (line.strip("=") and line != "Graph execution error:"
+                and not re.match(r"([A-Z_]+: )?From /job:", line)
+                and not line.startswith(("Detected at node", "File \"", "Node: ", "[[",
+                                         "Errors may have originated"))):
             return line.rstrip(".")
     return type(error).__name__

@@ -18,6 +18,10 @@ and saves; Run says *how*:
         metrics = run.finish()
 
 With --no-save it writes nothing: no run directory, checkpoints, logs or pictures.
+
+In a cluster (distributed.py), the steps are the global step's: each worker's loop sees the
+steps it trains, while the others train theirs. Only the chief, worker 0, restores, writes and
+evaluates; the loop of another worker runs the same code, and those calls do nothing there.
 """
 import math
 import os
@@ -43,14 +47,18 @@ class Run:
     def __init__(self, args, sess, mnist, evaluator, learning_rate=None, variables=None,
                  global_step=None):
         self.args, self.sess, self.mnist, self.evaluator = args, sess, mnist, evaluator
+        self.task, self.is_chief = args.task, args.task.is_chief  # alone: the chief
         self._learning_rate = learning_rate
         self._tag = evaluator.metric.replace(" ", "_")
         self._checkpoints = checkpoints.RunCheckpoints(variables, global_step)
-        self.restoring = args.resume or args.eval_only
+        self.restoring = (args.resume or args.eval_only) and self.is_chief
         self.total_steps = flags.total_steps(args, mnist)
         self.start_step = 0
         self.run_dir = self.checkpoint_path = self.validation_figure = None
-        self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every)
+        self._saved_step = None
+        self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every,
+                                 args.task.replicas)
+        self.task.prepare()
         # The loop's questions and its record, answered by the progress.
         self.record, self.log_due = self.progress.record, self.progress.log_due
         self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
@@ -59,18 +67,30 @@ class Run:
         self._output = NO_WRITER  # what the run writes besides checkpoints: see steps()
 
     def __enter__(self):
+        if not self.is_chief:
+            self.task.wait_for_cluster()
+            return self  # the chief writes the run
         if getattr(self.args, "export", None):
             export.check_target(self.args.export)  # before training, not after
+        if not self.task.alone:
+            self.task.wait_for_cluster()
         if not self.args.no_save:
             self.run_dir, self._lock = open_run_dir(self.args)
         return self
 
     def __exit__(self, exc_type, exc, traceback):
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) and self.is_chief:
             exc.checkpoint = self.checkpoint_path  # for the command's last line
-        self.close()
+        self.close(finished=exc is None)
+        if isinstance(exc, tf.errors.OpError) and not self.task.alone:
+            raise self.task.explain(exc) from None  # which task failed, in one line
 
-    def close(self):
+    def close(self, finished=False):
+        """Ends the run's writing; finished: it ended well, so a cluster's ps tasks are told
+        that this worker is done."""
+        if finished:
+            self.task.finish(self.sess)
+        self.task.close()
         self._output.close()
         self._output = NO_WRITER
         if self._lock is not None:
@@ -88,6 +108,7 @@ class Run:
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
         args = self.args
+        self.task.start(self.sess, initialised=self.is_chief)  # others wait for the chief
         self.start_step = self._checkpoints.step(self.sess)
         if args.eval_only:
             self.total_steps = self.start_step
@@ -98,8 +119,19 @@ class Run:
                                          else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
             self.mnist.train.skip(self.start_step * args.batch_size)
-        self.progress.start(self.start_step, self.total_steps, self.run_dir)
-        return range(self.start_step + 1, self.total_steps + 1)
+        self.progress.start(self.start_step, self.total_steps, self.run_dir,
+                            "" if self.task.alone else self.task.name + ": ")
+        return self._numbered_steps()
+
+    def _numbered_steps(self):
+        step = self.start_step + 1
+        while step <= self.total_steps:
+            yield step
+            self.progress.previous_step = step
+            if self.task.alone:
+                step += 1
+            else:  # the step after the global one, whichever worker trained it
+                step = int(self.task.run(self.sess, self._checkpoints.global_step)) + 1
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
@@ -108,7 +140,7 @@ class Run:
 
     def validate(self, step):
         """Evaluates the validation set (if there is one), prints and logs the figure."""
-        if self.mnist.validation.num_examples:
+        if self.mnist.validation.num_examples and self.is_chief:
             pause = time.perf_counter()
             self.validation_figure, _ = self.evaluator.evaluate(self.sess, self.mnist.validation)
             self.progress.paused(pause)
@@ -122,27 +154,48 @@ class Run:
         if self.run_dir is None:
             return
         pause = time.perf_counter()
-        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
-                                                      self.checkpoint_path is not None)
+        try:
+            self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
+                                                          self.checkpoint_path is not None)
+        except UsageError as e:  # in a cluster, reading the variables from a lost ps
+            if self.task.alone or not isinstance(e.__context__, tf.errors.OpError):
+                raise
+            raise self.task.explain(e.__context__) from None
+        self._saved_step = step
         self.progress.paused(pause)
 
     def finish(self):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
-        picture of the training curves, and returns them."""
+        picture of the training curves, and returns them. (A cluster's other workers only
+        say what they trained.)"""
         trained, seconds = len(self.losses), self.progress.train_seconds
         images_per_s = trained * self.args.batch_size / max(seconds, 1e-9) if trained else None
-        if trained:
+        global_step, cluster_figures = self.start_step + trained, {}
+        if not self.task.alone:
+            global_step = int(self.task.run(self.sess, self._checkpoints.global_step))
+            print("%s trained %d steps in %.1f s (%.0f images/s)"
+                  % (self.task.name, trained, seconds, images_per_s or 0), flush=True)
+            if not self.is_chief:
+                return {"global_step": global_step, "train_seconds": seconds,
+                        "train_images_per_s": images_per_s, "progress": self.progress.lines,
+                        "losses": self.losses}
+            if self._saved_step != global_step:  # another worker trained the last steps
+                self.save(global_step)
+            cluster_figures = self._cluster_figures(global_step, seconds)
+        if trained and self.task.alone:
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path))
+        elif trained:
+            print("checkpoint %s" % self.checkpoint_path)
         else:
             print("evaluating checkpoint %s" % self.checkpoint_path)
         test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
-        figures = {"test_" + self._tag: test_figure,
-                   "validation_" + self._tag: self.validation_figure,
-                   "global_step": self.start_step + trained, "train_seconds": seconds,
-                   "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
-                   "run_dir": self.run_dir, "progress": self.progress.lines,
-                   "validations": self.validations}
+        figures = dict({"test_" + self._tag: test_figure,
+                        "validation_" + self._tag: self.validation_figure,
+                        "global_step": global_step, "train_seconds": seconds,
+                        "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
+                        "run_dir": self.run_dir, "progress": self.progress.lines,
+                        "validations": self.validations}, **cluster_figures)
         self._output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
                              self.losses, self.evaluator.metric, "%s, run %s: steps %d to %d" % (
                                  self.args.script, os.path.basename(self.run_dir or ""),
@@ -155,6 +208,16 @@ class Run:
         return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
                                                     test_outputs})
 
+    def _cluster_figures(self, global_step, seconds):
+        """The whole cluster's speed, from the chief's clock: the steps all workers trained."""
+        images = (global_step - self.start_step) * self.args.batch_size * self.task.replicas
+        images_per_s = images / max(seconds, 1e-9)
+        print("the cluster: %d workers, %s, %.0f images/s" % (
+            self.task.workers, "synchronous" if self.task.sync else "asynchronous",
+            images_per_s), flush=True)
+        return {"cluster_images_per_s": images_per_s, "cluster": self.task.cluster,
+                "sync_replicas": self.task.sync}
+
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
         Only a run that trains writes: --eval-only and --no-save leave no picture."""
@@ -165,25 +228,30 @@ class Progress:
     """A run's schedule and record: when to log and validate, each step's loss, the progress
     lines, and the training time (evaluation and saving left out)."""
 
-    def __init__(self, batch_size, examples_per_epoch, log_every):
+    def __init__(self, batch_size, examples_per_epoch, log_every, replicas=1):
         self.batch_size, self.examples_per_epoch = batch_size, examples_per_epoch
         self.log_every = log_every
+        # A step's images: a batch, or with --sync-replicas one batch from each worker.
+        self.step_images = batch_size * replicas
+        self.batch_text = "%d x %d" % (replicas, batch_size) if replicas > 1 else str(batch_size)
         self.losses = []  # every step's training loss, for plotting
         self.lines = []  # {step, loss, images_per_s} at each progress line
         self.train_seconds = 0.0
-        self.first_step = self.total_steps = 0
+        self.first_step = self.total_steps = self.previous_step = 0
 
-    def start(self, step, total_steps, run_dir=None):
+    def start(self, step, total_steps, run_dir=None, who=""):
         """Starts the clock, from the step after `step` to `total_steps`, with a line that
-        says where the checkpoints and logs go (run_dir)."""
-        self.first_step = self._interval_first_step = step  # of the steps a line sums up
+        says where the checkpoints and logs go (run_dir); who: the cluster task, "worker 1: "."""
+        self.first_step = self.previous_step = step
+        self._interval_first_loss = 0  # the first of the losses the next line sums up
         self.total_steps = total_steps
         if step < total_steps:
-            print("training %d steps of %d (%.1f epochs) from step %d; %s"
-                  % (total_steps - step, self.batch_size,
-                     total_steps * self.batch_size / self.examples_per_epoch, step,
+            print("%straining %d steps of %s (%.1f epochs) from step %d; %s"
+                  % (who, total_steps - step, self.batch_text,
+                     total_steps * self.step_images / self.examples_per_epoch, step,
                      "checkpoints and logs in %s" % run_dir if run_dir
-                     else "nothing is written (--no-save)"), flush=True)
+                     else "nothing is written (--no-save)" if not who
+                     else "the chief writes the run"), flush=True)
         self._interval_start = time.perf_counter()
 
     def record(self, loss_value):
@@ -194,22 +262,23 @@ class Progress:
         self.losses.append(float(loss_value))
 
     def log_due(self, step):
-        """True every --log-every steps, and at the last."""
-        return step % self.log_every == 0 or step == self.total_steps
+        """True every --log-every steps, and at the last. (In a cluster, the steps another
+        worker trained since this one's last count too.)"""
+        return (step // self.log_every > self.previous_step // self.log_every
+                or step >= self.total_steps)
 
     def epoch_ended(self, step):
-        """True when this step's batch finished a pass over the training set, and at the
-        last step."""
-        per_epoch, batch_size = self.examples_per_epoch, self.batch_size
-        return (step * batch_size // per_epoch > (step - 1) * batch_size // per_epoch
-                or step == self.total_steps)
+        """True when this step finished a pass over the training set, and at the last."""
+        per_epoch, step_images = self.examples_per_epoch, self.step_images
+        return (step * step_images // per_epoch > self.previous_step * step_images // per_epoch
+                or step >= self.total_steps)
 
     def line(self, step, batch_accuracy=None, learning_rate=None):
         """Prints the line of `step`: the mean loss since the last line, the batch's
         accuracy, the learning rate, the speed; returns them as TensorBoard's scalars."""
         seconds = time.perf_counter() - self._interval_start
         self.train_seconds += seconds
-        interval = self.losses[self._interval_first_step - step:]
+        interval = self.losses[self._interval_first_loss:]
         scalars = {"loss": sum(interval) / len(interval)}
         extra = ""
         if batch_accuracy is not None:
@@ -221,10 +290,10 @@ class Progress:
         images_per_s = len(interval) * self.batch_size / seconds
         print("step %*d/%d  epoch %5.2f  loss %.4f%s  %6.0f images/s" % (
             len(str(self.total_steps)), step, self.total_steps,
-            step * self.batch_size / self.examples_per_epoch, scalars["loss"], extra,
+            step * self.step_images / self.examples_per_epoch, scalars["loss"], extra,
             images_per_s), flush=True)
         self.lines.append({"step": step, "loss": scalars["loss"], "images_per_s": images_per_s})
-        self._interval_first_step = step
+        self._interval_first_loss = len(self.losses)
         self._interval_start = time.perf_counter()
         return scalars
 
@@ -366,4 +435,5 @@ def find_run_dir(args):
 def config_of(args):
     """The flags worth keeping beside a run's checkpoints: all but bookkeeping."""
     return {name: value for name, value in vars(args).items()
-            if name not in ("schedule_flags", "model_flags", "resume", "eval_only", "no_save")}
+            if name not in ("schedule_flags", "model_flags", "resume", "eval_only", "no_save",
+                            "task")}

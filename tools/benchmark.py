@@ -7,6 +7,7 @@ The training scripts run beside their PyTorch peers; the CNN reads digits that a
     python tools/benchmark.py draw-strokes 1000   # ... redrawn as pen strokes on draw.py's page
     python tools/benchmark.py photos 200          # ... in simulated phone photos
     python tools/benchmark.py profile rnn --batch-size 128  # where a training step's time goes
+    python tools/benchmark.py cluster softmax cnn   # alone, then 1 ps + 2 workers (cluster.py)
 
 train runs each script as `python SCRIPT` in a fresh process, as the next numbered run in
 runs/SCRIPT/, so the wall time includes TensorFlow's import, the data load and the
@@ -18,6 +19,9 @@ The speed of these machines drifts by tens of percent over minutes, longer than 
 training run, so a peer run just after a script may meet another speed. paired compares
 throughput alone: R rounds, each a short training run of the script (5 warm-up steps, then
 60 timed ones, as the peers do) right beside a run of its peer; it prints the medians.
+
+cluster runs each script alone, then as a cluster of 1 ps and 2 workers on this machine,
+asynchronous and with --sync-replicas: the accuracy each reaches and what the runtime costs.
 
 profile traces training steps of the LSTM (tf.RunOptions FULL_TRACE): the time of its ops
 summed by type, and by part (forward, backward, the update), and how many run per step.
@@ -39,7 +43,7 @@ REPO_DIR = os.path.dirname(TOOLS_DIR)
 sys.path[:0] = [REPO_DIR, TOOLS_DIR]  # the project's modules, and photos.py and strokes.py
 
 import input_data  # noqa: E402
-from tfmnist import flags, rundirs  # noqa: E402
+from tfmnist import distributed, flags, rundirs  # noqa: E402
 from tfmnist.command_line import run_main  # noqa: E402
 
 # Each model: its script, and the flags that pick it (the defaults otherwise).
@@ -325,6 +329,39 @@ def paired(models, torch_python, rounds, batch_size=None):
     return rows
 
 
+def cluster_runs(models, workers=2, script_args=()):
+    """Each model alone, then through cluster.py, async and sync; prints the table."""
+    rows = []
+    for model in models:
+        script, model_flags = MODELS[model]
+        for mode, extra in (("alone", None), ("async", []), ("sync", ["--sync-replicas"])):
+            print("%s %s ..." % (script, mode), flush=True)
+            run_dir = rundirs.new_numbered(rundirs.script_runs(script))
+            flags_given = [*model_flags, *script_args, "--run-dir", run_dir]
+            command = [os.path.join(REPO_DIR, script), *flags_given]
+            if extra is not None:
+                command = [os.path.join(REPO_DIR, "cluster.py"), script, "--ps", "1",
+                           "--workers", str(workers), "--", *flags_given, *extra]
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, *command], capture_output=True, text=True,
+                                    cwd=REPO_DIR)
+            wall = time.perf_counter() - start
+            if result.returncode != 0:
+                sys.exit("benchmark.py: %s failed:\n%s" % (
+                    " ".join(command), (result.stdout + result.stderr).strip()[-2000:]))
+            with open(os.path.join(run_dir, rundirs.METRICS_FILE)) as f:
+                metrics = json.load(f)
+            rows.append((script, mode, metrics["test_accuracy"], metrics["global_step"], wall,
+                         metrics.get("cluster_images_per_s", metrics["train_images_per_s"])))
+    print("\n| script | how | test accuracy | steps | wall time | training images/s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for script, mode, accuracy, steps, wall, images_per_s in rows:
+        how = "alone" if mode == "alone" else "1 ps + %d workers, %s" % (workers, mode)
+        print("| %s | %s | %.2f%% | %d | %.0f s | %.0f |" % (
+            script, how, 100 * accuracy, steps, wall, images_per_s))
+    return rows
+
+
 def profile(batch_size, chains, steps=30, traced_steps=5):
     """Times and traces training steps of rnn_mnist.py's graph on random images; prints where
     the time goes. chains: as rnn_mnist.main() picks for the batch size, by default."""
@@ -337,11 +374,12 @@ def profile(batch_size, chains, steps=30, traced_steps=5):
         x = tf.placeholder(tf.float32, [None, 784])
         y_ = tf.placeholder(tf.int64, [None])
         loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
-        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
+        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0, distributed.ALONE)
         rng = np.random.default_rng(0)
         feed = {x: rng.random((batch_size, 784), dtype=np.float32),
                 y_: rng.integers(0, 10, batch_size)}
-        config = flags.session_config(argparse.Namespace(threads=0))  # as the script
+        config = flags.session_config(  # as the script
+            argparse.Namespace(threads=0, task=distributed.ALONE))
         with tf.Session(config=config) as sess:
             sess.run(tf.global_variables_initializer())
             for _ in range(10):
@@ -427,6 +465,13 @@ def build_parser():
         if name == "photos":
             command.add_argument("--digits", choices=("test", "validation"), default="test",
                                  help="the digits to photograph (validation: to tune)")
+    cluster_parser = commands.add_parser("cluster", help="each script alone, then as a "
+                                                         "cluster of 1 ps and 2 workers")
+    cluster_parser.add_argument("models", nargs="+", metavar="MODEL",
+                                type=model_names(["softmax", "mlp", "cnn", "rnn"]),
+                                help="which to run: softmax, mlp, cnn, rnn")
+    cluster_parser.add_argument("--script-args", default="",
+                                help="extra flags for every script, e.g. '--epochs 1'")
     profile_parser = commands.add_parser("profile", help="where a training step's time goes")
     profile_parser.add_argument("model", choices=("rnn",), help="the model: rnn (the LSTM)")
     profile_parser.add_argument("--batch-size", type=flags.positive_int, default=256)
@@ -448,6 +493,8 @@ def main(argv=None):
         return draw_strokes(args.count, args.run_dir)
     if args.command == "profile":
         return profile(args.batch_size, args.chains)
+    if args.command == "cluster":
+        return cluster_runs(args.models, script_args=args.script_args.split())
     return photo_accuracy(args.count, args.run_dir, args.digits)
 
 

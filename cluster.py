@@ -1,0 +1,185 @@
+"""Trains one of the scripts as a cluster on this machine: ps and worker tasks, each a
+process of its own on a free 127.0.0.1 port, told its part by TF_CONFIG.
+
+    python cluster.py cnn_mnist.py --ps 1 --workers 2 -- --epochs 1 [--sync-replicas]
+
+What follows `--` goes to every task. Each task's lines come prefixed with its name. Worker 0,
+the chief, writes the run directory (runs/cnn_mnist/N, as alone), which --eval-only,
+classify.py and draw.py read like any other. The cluster ends with the chief:
+- when every worker has finished, the ps tasks end too;
+- when the chief, a ps task or, with --sync-replicas, any worker fails, the other tasks are
+  ended, and the exit status is the failed task's;
+- a worker other than the chief that fails in asynchronous training is reported, and the
+  others carry on without it;
+- Ctrl-C ends every task (the chief keeps its last checkpoint: --resume continues from it).
+
+TensorFlow's servers have no authentication and listen on every interface, not only on
+127.0.0.1: while the cluster runs, anyone who can reach this machine's ports can run code in
+it. Run it on a machine that a firewall keeps to itself, or on a private network.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+PS_GRACE_S = 10  # after the last worker, how long the ps tasks have to end on their own
+STOP_GRACE_S = 30  # after SIGTERM, how long a task has to end before SIGKILL
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
+def free_ports(count):
+    """`count` ports on 127.0.0.1 that nothing listens on now."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class Task:
+    """One task's process, with a thread that prints its lines prefixed by its name."""
+
+    def __init__(self, job_name, index, command, tf_config):
+        self.job_name, self.index = job_name, index
+        self.name = "%s %d" % (job_name, index)
+        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), PYTHONUNBUFFERED="1")
+        # A session of its own: Ctrl-C reaches the launcher, which ends the tasks in order.
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self._printer = threading.Thread(target=self._print_lines, daemon=True)
+        self._printer.start()
+
+    def _print_lines(self):
+        for line in self.process.stdout:
+            sys.stdout.write("[%s] %s" % (self.name, line.decode(errors="replace")))
+            sys.stdout.flush()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()  # the scripts end on SIGTERM as on Ctrl-C
+
+    def wait(self, seconds):
+        try:
+            self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._printer.join(5)
+
+
+def status_text(returncode):
+    if returncode < 0:
+        return "killed by signal %d" % -returncode
+    return "exit status %d" % returncode
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="cluster.py", description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        usage="python cluster.py SCRIPT [--ps N] [--workers N] [-- SCRIPT'S FLAGS]")
+    parser.add_argument("script", help="the training script, such as cnn_mnist.py")
+    parser.add_argument("--ps", type=int, default=1, help="parameter servers")
+    parser.add_argument("--workers", type=int, default=2, help="workers (worker 0: the chief)")
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    script_args = argv[split + 1:]  # for every task
+    parser = build_parser()
+    args = parser.parse_args(argv[:split])
+    if not 1 <= args.ps <= 16 or not 1 <= args.workers <= 64:
+        parser.error("--ps is 1 to 16 and --workers 1 to 64")
+    if not os.path.isfile(args.script):
+        parser.error("no script %s" % args.script)
+
+    ports = free_ports(args.ps + args.workers)
+    cluster = {"ps": ["127.0.0.1:%d" % port for port in ports[:args.ps]],
+               "worker": ["127.0.0.1:%d" % port for port in ports[args.ps:]]}
+    sync = "--sync-replicas" in script_args
+    print("cluster.py: %s on %s; TensorFlow's servers listen on every interface without "
+          "authentication: keep this machine's ports from other hosts (a firewall)"
+          % (os.path.basename(args.script), json.dumps(cluster)), flush=True)
+    command = [sys.executable, "-u", args.script, *script_args]
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    tasks = []
+    try:
+        for job_name in ("ps", "worker"):
+            for index in range(len(cluster[job_name])):
+                tasks.append(Task(job_name, index, command, {
+                    "cluster": cluster, "task": {"type": job_name, "index": index}}))
+        return supervise(tasks, sync)
+    except KeyboardInterrupt:
+        print("cluster.py: interrupted; ending every task", file=sys.stderr, flush=True)
+        stop(tasks)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def supervise(tasks, sync):
+    """Waits for the tasks; returns the launcher's exit status."""
+    workers = [task for task in tasks if task.job_name == "worker"]
+    ps_tasks = [task for task in tasks if task.job_name == "ps"]
+    running, lost = set(tasks), []
+    ps_deadline = None
+    while running:
+        time.sleep(0.1)
+        for task in sorted(running, key=lambda t: t.name):
+            returncode = task.process.poll()
+            if returncode is None:
+                continue
+            running.discard(task)
+            task.wait(0)
+            if returncode == 0:
+                continue
+            if task.job_name == "worker" and task.index > 0 and not sync:
+                print("cluster.py: %s stopped (%s); the other workers carry on without it"
+                      % (task.name, status_text(returncode)), file=sys.stderr, flush=True)
+                lost.append(task.name)
+                continue
+            print("cluster.py: %s failed (%s); ending the other tasks" % (
+                task.name, status_text(returncode)), file=sys.stderr, flush=True)
+            stop(tasks)
+            return returncode if returncode > 0 else 128 - returncode
+        if not any(task in running for task in workers) and ps_deadline is None:
+            ps_deadline = time.monotonic() + PS_GRACE_S
+        if ps_deadline is not None and time.monotonic() > ps_deadline:
+            for task in ps_tasks:  # waiting for a lost worker's word that it is done
+                if task in running:
+                    task.stop()
+                    task.wait(STOP_GRACE_S)
+                    running.discard(task)
+    if lost:
+        print("cluster.py: the run finished without %s" % ", ".join(lost), file=sys.stderr,
+              flush=True)
+    return 0
+
+
+def stop(tasks):
+    """Ends the workers, then the ps tasks (which the workers' last steps may need)."""
+    for group in ([t for t in tasks if t.job_name == "worker"],
+                  [t for t in tasks if t.job_name == "ps"]):
+        for task in group:
+            task.stop()
+        for task in group:
+            task.wait(STOP_GRACE_S)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

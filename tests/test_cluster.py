@@ -1,0 +1,364 @@
+"""Training as a cluster on TensorFlow's distributed runtime (tfmnist/distributed.py), and the
+launcher (cluster.py): clusters of real processes on 127.0.0.1, on tiny data, in seconds."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO_DIR, command, last_error_line, tiny_flags
+
+import cluster
+import softmax_mnist
+
+PYTHON = sys.executable
+
+
+def tf_config(cluster_spec, job_name, index):
+    return json.dumps({"cluster": cluster_spec, "task": {"type": job_name, "index": index}})
+
+
+def loopback_cluster(ps=1, workers=2):
+    ports = cluster.free_ports(ps + workers)
+    return {"ps": ["127.0.0.1:%d" % p for p in ports[:ps]],
+            "worker": ["127.0.0.1:%d" % p for p in ports[ps:]]}
+
+
+class Tasks:
+    """A cluster's tasks, started by hand as on separate machines, each logging to a file."""
+
+    def __init__(self, tmp_path, cluster_spec, script="softmax_mnist.py"):
+        self.tmp_path, self.cluster, self.script = tmp_path, cluster_spec, script
+        self.processes = {}
+        self.logs = tmp_path / ("logs%d" % len(list(tmp_path.glob("logs*"))))
+        self.logs.mkdir()
+
+    def start(self, job_name, index, *flags):
+        name = "%s%d" % (job_name, index)
+        log = open(self.logs / (name + ".log"), "a")
+        env = dict(os.environ, TF_CONFIG=tf_config(self.cluster, job_name, index))
+        self.processes[name] = subprocess.Popen(
+            [PYTHON, "-u", os.path.join(REPO_DIR, self.script), *flags], env=env, stdout=log,
+            stderr=subprocess.STDOUT, cwd=str(self.tmp_path))
+        return self.processes[name]
+
+    def log(self, name):
+        return (self.logs / (name + ".log")).read_text()
+
+    def wait_for(self, name, pattern, seconds=60):
+        """Waits until the task's log matches `pattern`."""
+        deadline = time.monotonic() + seconds
+        while not re.search(pattern, self.log(name)):
+            assert time.monotonic() < deadline, "%s never printed %r:\n%s" % (
+                name, pattern, self.log(name))
+            assert self.processes[name].poll() is None, self.log(name)
+            time.sleep(0.1)
+
+    def wait(self, name, seconds=120):
+        return self.processes[name].wait(seconds)
+
+    def kill_all(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def tasks(tmp_path):
+    made = []
+
+    def make(cluster_spec, script="softmax_mnist.py"):
+        made.append(Tasks(tmp_path, cluster_spec, script))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.kill_all()
+
+
+def launch(tmp_path, script, *flags, workers=2, timeout=180):
+    """Runs cluster.py; returns (exit status, its output)."""
+    result = subprocess.run(
+        [PYTHON, os.path.join(REPO_DIR, "cluster.py"), script, "--ps", "1", "--workers",
+         str(workers), "--", *flags], capture_output=True, text=True, timeout=timeout,
+        cwd=REPO_DIR)
+    return result.returncode, result.stdout + result.stderr
+
+
+# The cluster from flags and TF_CONFIG: each bad one is a single line.
+GOOD = {"cluster": {"ps": ["127.0.0.1:2222"], "worker": ["127.0.0.1:2223", "localhost:2224"]},
+        "task": {"type": "worker", "index": 1}}
+
+
+def with_task(**task):
+    return json.dumps(dict(GOOD, task=dict(GOOD["task"], **task)))
+
+
+@pytest.mark.parametrize("config, argv, message", [
+    ("{not json", [], "TF_CONFIG is not JSON"),
+    (with_task(type="chief"), [], "TF_CONFIG's task type 'chief' is not a job of this cluster"),
+    (with_task(index=2), [], "task index 2 is out of range: the cluster has 2 worker tasks"),
+    (with_task(index="1"), [], "TF_CONFIG's task index '1' is not a whole number"),
+    (json.dumps({"cluster": {"ps": ["127.0.0.1"], "worker": ["127.0.0.1:2223"]},
+                 "task": {"type": "ps"}}), [], "'127.0.0.1' is not host:port"),
+    (json.dumps({"cluster": {"evaluator": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]},
+                 "task": {"type": "worker"}}), [], "cluster has a job 'evaluator'"),
+    (json.dumps({"task": {"type": "worker"}}), [], 'TF_CONFIG has no "cluster"'),
+    (json.dumps({"cluster": {"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:1"]},
+                 "task": {"type": "worker"}}), [], "names one address twice"),
+    (with_task(), ["--ps-hosts", "127.0.0.1:5"], "both TF_CONFIG and --ps-hosts"),
+    (json.dumps(dict(GOOD, cluster=dict(GOOD["cluster"], ps=["10.0.0.7:2222"]))), [],
+     "names 10.0.0.7:2222, not this machine"),
+    (with_task(), ["--eval-only"], "--eval-only reads a checkpoint on this machine"),
+    (None, ["--worker-hosts", "127.0.0.1:1", "--ps-hosts", "127.0.0.1:2", "--job-name",
+            "worker", "--task-index", "1"],
+     "task index 1 is out of range: the cluster has 1 worker task (0 to 0)"),
+    (None, ["--ps-hosts", "127.0.0.1:1", "--worker-hosts", "127.0.0.1:2:x",
+            "--job-name", "worker"], "--worker-hosts: '127.0.0.1:2:x' is not host:port"),
+    (None, ["--ps-hosts", "127.0.0.1:1", "--job-name", "worker"], "--worker-hosts is missing"),
+    (None, ["--worker-hosts", "127.0.0.1:1", "--job-name", "ps"], "no ps task"),
+    (None, ["--worker-hosts", "127.0.0.1:1,127.0.0.1:2", "--ps-hosts", "127.0.0.1:3",
+            "--job-name", "master"], "--job-name 'master' is not a job of this cluster"),
+    (None, ["--sync-replicas"], "--sync-replicas needs a cluster"),
+])
+def test_a_bad_cluster_is_one_line(monkeypatch, capsys, tmp_path, config, argv, message):
+    if config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", config)
+    assert command(["--run-dir", str(tmp_path / "run"), *argv]) == 2
+    line = last_error_line(capsys)
+    assert message in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_cluster_from_flags_and_from_tf_config_is_the_same(monkeypatch):
+    from tfmnist import flags
+
+    monkeypatch.setenv("TF_CONFIG", with_task())
+    from_config = flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).task
+    monkeypatch.delenv("TF_CONFIG")
+    from_flags = flags.parse_args(softmax_mnist.build_parser(), [
+        "--no-save", "--ps-hosts", "127.0.0.1:2222", "--job-name", "worker",
+        "--worker-hosts", "127.0.0.1:2223,localhost:2224", "--task-index", "1"]).task
+    for task in (from_config, from_flags):
+        assert task.cluster == GOOD["cluster"]
+        assert (task.job_name, task.index, task.is_chief, task.workers) == ("worker", 1, False, 2)
+    assert flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).task.alone
+
+
+def test_the_workers_draw_their_own_batches_from_the_same_split(monkeypatch):
+    from tfmnist import flags
+
+    seeds = []
+    for index in (0, 1):
+        monkeypatch.setenv("TF_CONFIG", with_task(index=index))
+        seeds.append(flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).seed)
+    assert seeds[0] == 0 and seeds[1] != 0  # the chief keeps --seed; the validation set
+    # is the first --validation-size images whatever the seed
+
+
+def test_async_cluster_of_a_ps_and_two_workers(shared_tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    status, output = launch(tmp_path, "softmax_mnist.py", *tiny_flags(
+        shared_tiny_dir, run_dir, "--steps", "60", "--log-every", "20"))
+    assert status == 0, output
+    assert "Traceback" not in output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["global_step"] >= 60 and not metrics["sync_replicas"]
+    assert metrics["test_accuracy"] > 0.5  # chance is 0.1
+    assert len(metrics["cluster"]["worker"]) == 2
+    assert re.search(r"\[worker 1\] worker 1 trained \d+ steps", output)
+    assert "[ps 0] ps 0: worker 0 is done" in output and "worker 1 is done" in output
+    assert "validation" not in "".join(line for line in output.splitlines()
+                                       if line.startswith("[worker 1]"))
+    # One run directory, which the scripts read like any other.
+    assert softmax_mnist.main(["--eval-only", "--run-dir", str(run_dir), "--data-dir",
+                               shared_tiny_dir, "--validation-size", "100"]
+                              )["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_sync_cluster_steps_with_one_gradient_from_each_worker(shared_tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    status, output = launch(tmp_path, "softmax_mnist.py", *tiny_flags(
+        shared_tiny_dir, run_dir, "--epochs", "4", "--log-every", "10", "--sync-replicas"))
+    assert status == 0, output
+    assert "Traceback" not in output and "Cancelled" not in output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # 4 epochs of 500 images, in steps of a batch of 50 from each of 2 workers.
+    assert metrics["global_step"] == 20 and metrics["sync_replicas"]
+    assert "training 20 steps of 2 x 50 (4.0 epochs)" in output
+    assert metrics["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("script, extra", [
+    ("cnn_mnist.py", ["--sync-replicas"]),
+    ("rnn_mnist.py", ["--sync-replicas"]),
+    ("mlp_mnist.py", ["--batch-norm"]),
+    ("autoencoder_mnist.py", []),
+])
+def test_every_training_script_runs_in_a_cluster(shared_tiny_dir, tmp_path, script, extra):
+    run_dir = tmp_path / "run"
+    status, output = launch(tmp_path, script, *tiny_flags(
+        shared_tiny_dir, run_dir, "--steps", "3", *extra), workers=1)
+    assert status == 0, output
+    assert "Traceback" not in output
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 3
+
+
+def test_a_port_where_nothing_listens_fails_within_the_timeout(shared_tiny_dir, tmp_path,
+                                                                tasks):
+    cluster_spec = loopback_cluster(ps=1, workers=1)  # nothing is started on the ps port
+    chief = tasks(cluster_spec)
+    chief.start("worker", 0, *tiny_flags(shared_tiny_dir, tmp_path / "run", "--task-timeout",
+                                         "2"))
+    assert chief.wait("worker0", 60) == 2
+    lines = chief.log("worker0").strip().splitlines()
+    assert lines[-1] == (
+        "softmax_mnist.py: error: worker 0: ps 0 at %s did not answer within 2 s (Connection "
+        "refused): start it, or check the cluster (--ps-hosts or TF_CONFIG)"
+        % cluster_spec["ps"][0]), lines
+    assert not (tmp_path / "run").exists()
+
+
+def test_async_carries_on_without_a_killed_worker(shared_tiny_dir, tmp_path, tasks):
+    run_dir = tmp_path / "run"
+    cluster_tasks = tasks(loopback_cluster(ps=1, workers=2))
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--steps", "400", "--log-every", "1")
+    cluster_tasks.start("ps", 0)
+    cluster_tasks.start("worker", 0, *flags)
+    cluster_tasks.start("worker", 1, *flags)
+    cluster_tasks.wait_for("worker1", r"step\s+\d+/400")
+    cluster_tasks.processes["worker1"].kill()
+    assert cluster_tasks.wait("worker0") == 0, cluster_tasks.log("worker0")
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] >= 400
+
+
+def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, tasks):
+    run_dir = tmp_path / "run"
+    cluster_tasks = tasks(loopback_cluster(ps=1, workers=2))
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--steps", "100000", "--log-every", "1",
+                       "--sync-replicas", "--task-timeout", "3")
+    cluster_tasks.start("ps", 0)
+    cluster_tasks.start("worker", 0, *flags)
+    cluster_tasks.start("worker", 1, *flags)
+    cluster_tasks.wait_for("worker1", r"step\s+\d+/100000")  # both train
+    cluster_tasks.processes["worker1"].kill()
+    killed = time.monotonic()
+    assert cluster_tasks.wait("worker0", 60) == 2
+    assert time.monotonic() - killed < 30
+    last = cluster_tasks.log("worker0").strip().splitlines()[-1]
+    assert last.startswith("softmax_mnist.py: error: worker 0 waited more than 3 s "
+                           "(--task-timeout) for the cluster; with --sync-replicas every step "
+                           "waits for all 2 workers, and one of them has stopped"), last
+    assert "Traceback" not in cluster_tasks.log("worker0")
+
+
+def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tasks):
+    run_dir = tmp_path / "run"
+    cluster_spec = loopback_cluster(ps=1, workers=1)
+    first = tasks(cluster_spec)
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "400", "--log-every", "1")
+    first.start("ps", 0)
+    first.start("worker", 0, *flags)
+    first.wait_for("worker0", r"step\s+2\d/")  # past the checkpoint of epoch 2 (step 20)
+    first.processes["ps0"].kill()
+    assert first.wait("worker0", 90) == 2
+    last = first.log("worker0").strip().splitlines()[-1]
+    assert last.startswith("softmax_mnist.py: error: worker 0 lost ps 0 (%s): "
+                           % cluster_spec["ps"][0]), last
+    assert "=" not in last and "From /job" not in last  # the cause, not TensorFlow's frame
+    assert "--resume" in last and "Traceback" not in first.log("worker0")
+
+    again = tasks(cluster_spec)  # a new ps, and the chief resuming
+    again.start("ps", 0)
+    again.start("worker", 0, *flags, "--resume")
+    assert again.wait("worker0", 300) == 0, again.log("worker0")
+    log = again.log("worker0")
+    resumed_from = int(re.search(r"from step (\d+)", log)[1])
+    assert resumed_from >= 20
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 4000
+    assert again.wait("ps0", 30) == 0  # told by its only worker that it is done
+
+
+def test_a_killed_chief_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_path, tasks):
+    run_dir = tmp_path / "run"
+    cluster_tasks = tasks(loopback_cluster(ps=1, workers=1))
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "60", "--log-every", "1")
+    cluster_tasks.start("ps", 0)
+    cluster_tasks.start("worker", 0, *flags)
+    cluster_tasks.wait_for("worker0", r"step\s+3\d/")
+    cluster_tasks.processes["worker0"].send_signal(signal.SIGKILL)
+    cluster_tasks.wait("worker0")
+    cluster_tasks.start("worker", 0, *flags, "--resume")  # the same ps, still serving
+    assert cluster_tasks.wait("worker0") == 0, cluster_tasks.log("worker0")
+    assert re.search(r"training \d+ steps of 50 \(60.0 epochs\) from step [1-9]\d",
+                     cluster_tasks.log("worker0"))
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 600
+    assert cluster_tasks.wait("ps0", 30) == 0
+
+
+FAKE_TASK = """
+import json, os, sys, time
+task = json.loads(os.environ["TF_CONFIG"])["task"]
+print("I am", task["type"], task["index"], sys.argv[1:])
+if (task["type"], task["index"]) == tuple(json.loads(sys.argv[1])):
+    sys.exit(3)
+time.sleep(0.5 if task["type"] == "worker" else 60)
+"""
+
+
+@pytest.mark.parametrize("failing, sync, status, message", [
+    (["worker", 1], False, 0, "cluster.py: worker 1 stopped (exit status 3); the other "
+                              "workers carry on without it"),
+    (["worker", 1], True, 3, "cluster.py: worker 1 failed (exit status 3); ending the other "
+                             "tasks"),
+    (["worker", 0], False, 3, "cluster.py: worker 0 failed (exit status 3); ending the other "
+                              "tasks"),
+    (["ps", 0], False, 3, "cluster.py: ps 0 failed (exit status 3); ending the other tasks"),
+    (["none", 0], False, 0, None),
+])
+def test_the_launcher_ends_the_cluster_as_its_tasks_do(tmp_path, monkeypatch, capsys, failing,
+                                                       sync, status, message):
+    script = tmp_path / "fake.py"
+    script.write_text(FAKE_TASK)
+    monkeypatch.setattr(cluster, "PS_GRACE_S", 1)
+    argv = [str(script), "--workers", "2", "--", json.dumps(failing)]
+    started = time.monotonic()
+    assert cluster.main(argv + (["--sync-replicas"] if sync else [])) == status
+    assert time.monotonic() - started < 30
+    out, err = capsys.readouterr()
+    assert "[worker 1] I am worker 1" in out and "[ps 0] I am ps 0" in out
+    if message:
+        assert message in err, err
+    else:
+        assert "failed" not in err and "stopped" not in err
+
+
+def test_the_launchers_own_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cluster.main(["no_such_script.py"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "cluster.py: error: no script no_such_script.py"
+
+
+def test_the_kubernetes_manifest_names_one_consistent_cluster(monkeypatch):
+    from tfmnist import flags
+
+    manifest = open(os.path.join(REPO_DIR, "docs", "kubernetes.yaml")).read()
+    configs = re.findall(r"value: '(\{.*\})'", manifest)
+    assert len(configs) == 3
+    tasks = []
+    for config in configs:
+        monkeypatch.setenv("TF_CONFIG", config)
+        tasks.append(flags.parse_args(softmax_mnist.build_parser(), [
+            "--no-save", "--trusted-network", "--sync-replicas"]).task)
+    assert all(task.cluster == tasks[0].cluster for task in tasks)
+    assert sorted((task.job_name, task.index) for task in tasks) == [
+        ("ps", 0), ("worker", 0), ("worker", 1)]
