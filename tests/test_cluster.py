@@ -362,3 +362,56 @@ def test_the_kubernetes_manifest_names_one_consistent_cluster(monkeypatch):
     assert all(task.cluster == tasks[0].cluster for task in tasks)
     assert sorted((task.job_name, task.index) for task in tasks) == [
         ("ps", 0), ("worker", 0), ("worker", 1)]
+
+
+def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
+    from tfmnist import distributed
+    from tfmnist.tf1 import tf
+
+    task = distributed.Task(loopback_cluster(), "worker", 0)
+    calls = []
+
+    def run(fetches, message=None):
+        calls.append(fetches)
+        if message and len(calls) <= 2:
+            raise tf.errors.AbortedError(None, None, message)
+        return fetches
+
+    assert task.retrying(run)("train", "The same RunGraph request was received twice.") == \
+        "train"
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(tf.errors.AbortedError):  # any other abort is the caller's to see
+        task.retrying(run)("train", "Graph handle is not found")
+
+
+def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    launcher = subprocess.Popen(
+        [PYTHON, "-u", os.path.join(REPO_DIR, "cluster.py"), "softmax_mnist.py", "--", *tiny_flags(
+            shared_tiny_dir, run_dir, "--steps", "1000000", "--log-every", "10")],
+        cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A shell's background job ignores Ctrl-C, and so would Python: not this terminal's.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in launcher.stdout:  # until both workers train
+        lines.append(line)
+        if sum(re.match(r"\[worker \d\] step\s+\d+/", seen) is not None for seen in lines) >= 4:
+            break
+    launcher.send_signal(signal.SIGINT)
+    rest, _ = launcher.communicate(timeout=60)
+    output = "".join(lines) + rest
+    assert launcher.returncode == 130, output
+    assert "cluster.py: interrupted; ending every task" in output
+    assert re.search(r"\[worker 0\] softmax_mnist.py: interrupted; the last checkpoint saved, "
+                     r".*model\.ckpt-\d+, is complete \(--resume continues from it\)", output)
+    assert "Traceback" not in output
+    ports = json.loads(re.search(r"on (\{.*\}); ", output)[1])
+    for address in ports["ps"] + ports["worker"]:  # every task has ended: nothing listens
+        assert cluster_unreachable(address)
+
+
+def cluster_unreachable(address):
+    from tfmnist import distributed
+
+    return distributed._unreachable(address) is not None

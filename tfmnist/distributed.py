@@ -35,6 +35,7 @@ from tfmnist.tf1 import error_reason, tf
 JOBS = ("ps", "worker")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 POLL_S = 0.25  # how often a task looks again for a task or variables it waits for
+RETRIES = 3  # times a step the runtime refused as a duplicate request is run again
 
 
 class Task:
@@ -142,21 +143,50 @@ class Task:
         return self._server
 
     def wait_for_cluster(self):
-        """Waits until every ps task answers on its port; a UsageError after the timeout.
+        if not self.alone:
+            wait_for_ps(self)
 
-        TensorFlow itself would wait without end for a task that never comes."""
-        self.server()
-        deadline = time.monotonic() + self.timeout
-        for index, address in enumerate(self.cluster["ps"]):
-            while True:
-                reason = _unreachable(address)
-                if reason is None:
-                    break
-                if time.monotonic() > deadline:
-                    raise UsageError("%s: ps %d at %s did not answer within %g s (%s): start "
-                                     "it, or check the cluster (--ps-hosts or TF_CONFIG)"
-                                     % (self.name, index, address, self.timeout, reason))
-                time.sleep(POLL_S)
+    @contextlib.contextmanager
+    def explaining(self):
+        """Turns what a lost task makes TensorFlow raise into a one-line UsageError, also
+        where the project has already worded it (a checkpoint that cannot be saved)."""
+        try:
+            yield
+        except UsageError as e:
+            if self.alone or not isinstance(e.__context__, tf.errors.OpError):
+                raise
+            raise explain(self, e.__context__) from None
+
+    def retrying(self, run):
+        """A session's run(), called again when TensorFlow's gRPC runtime refuses a request
+        it has "received twice": now and then it resends one that had arrived, and the step
+        then ends in an AbortedError (as TF1's MonitoredSession does, the call is repeated)."""
+        def run_again_if_refused(*args, **kwargs):
+            for attempt in range(RETRIES + 1):
+                try:
+                    return run(*args, **kwargs)
+                except tf.errors.AbortedError as e:
+                    if "received twice" not in str(e) or attempt == RETRIES:
+                        raise
+        return run_again_if_refused
+
+    def training_ended(self, sess, global_step, trained, seconds, images_per_s):
+        """Says what this worker trained; returns the cluster's global step."""
+        print("%s trained %d steps in %.1f s (%.0f images/s)" % (
+            self.name, trained, seconds, images_per_s or 0), flush=True)
+        return int(self.run(sess, global_step))
+
+    def explain(self, error):
+        return explain(self, error)
+
+    def serve(self):
+        """A ps task's whole life (see serve()): the scripts' `args.task.serve()`."""
+        return serve(self)
+
+    def next_step(self, sess, step, global_step):
+        """The step after `step`: alone, the next; in a cluster, the one after the global
+        step, whichever worker trained those in between."""
+        return step + 1 if self.alone else int(self.run(sess, global_step)) + 1
 
     def start(self, sess, initialised):
         """Called as training starts. The chief has initialised or restored the variables
@@ -192,65 +222,94 @@ class Task:
             self._coordinator.request_stop()  # the sync queue's thread ends with the session
             self._coordinator = None
 
-    def explain(self, error):
-        """A UsageError saying in one line what a TensorFlow error means in this cluster."""
-        reason = error_reason(error)
-        culprit = self._task_in(str(error))
-        # The sync queue's thread times out too, and cancels the step the loop waits in.
-        sync_stopped = (self.sync and isinstance(error, tf.errors.CancelledError)
-                        and self._coordinator is not None and self._coordinator.should_stop())
-        if isinstance(error, tf.errors.DeadlineExceededError) or sync_stopped:
-            return UsageError(
-                "%s waited more than %g s (--task-timeout) for the cluster%s" % (
-                    self.name, self.timeout,
-                    "; with --sync-replicas every step waits for all %d workers, and one of "
-                    "them has stopped" % self.workers if self.sync else ": " + reason))
-        if isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
-                              tf.errors.CancelledError)):
-            if culprit is None:  # a worker talks to the ps tasks only (device_filters)
-                culprit = ("ps 0 (%s)" % self.cluster["ps"][0] if len(self.cluster["ps"]) == 1
-                           else "a ps task")
-            return UsageError("%s lost %s: %s; restart the cluster, and the chief with "
-                              "--resume to continue from the last checkpoint"
-                              % (self.name, culprit, reason))
-        return UsageError("%s: %s" % (self.name, reason))
-
-    def _task_in(self, message):
-        """The task a TensorFlow error message names ("/job:ps/replica:0/task:0", or its
-        address), as "ps 0 (host:port)"."""
-        for job_name in JOBS:
-            for index, address in enumerate(self.cluster[job_name]):
-                if ("/job:%s/replica:0/task:%d" % (job_name, index) in message
-                        or address in message):
-                    return "%s %d (%s)" % (job_name, index, address)
-        return None
-
-    # A ps task.
-    def serve(self):
-        """A ps task's whole life: serves the variables until every worker has said it is
-        done (finish()), then returns {}. TensorFlow's own server.join() never returns."""
-        server = self.server()
-        with tf.Graph().as_default():
-            done = _done_queue(self.index, self.workers)
-            dequeue = done.dequeue()
-            config = tf.ConfigProto(device_filters=["/job:ps/task:%d" % self.index])
-            with tf.Session(server.target, config=config) as sess, _signals_as_flag() as stop:
-                print("%s serving at %s for %d workers" % (
-                    self.name, self.address(), self.workers), flush=True)
-                for _ in range(self.workers):
-                    worker = None
-                    while worker is None:
-                        if stop:  # Ctrl-C or SIGTERM, seen between waits
-                            raise KeyboardInterrupt
-                        try:  # a second at a time, to see them
-                            worker = sess.run(dequeue, options=tf.RunOptions(timeout_in_ms=1000))
-                        except tf.errors.DeadlineExceededError:
-                            pass
-                    print("%s: worker %d is done" % (self.name, worker), flush=True)
-        return {}
-
-
 ALONE = Task()
+
+
+def wait_for_ps(task):
+    """Waits until every ps task answers on its port; a UsageError after the timeout.
+
+    TensorFlow itself would wait without end for a task that never comes."""
+    task.server()
+    deadline = time.monotonic() + task.timeout
+    for index, address in enumerate(task.cluster["ps"]):
+        while True:
+            reason = _unreachable(address)
+            if reason is None:
+                break
+            if time.monotonic() > deadline:
+                raise UsageError("%s: ps %d at %s did not answer within %g s (%s): start "
+                                 "it, or check the cluster (--ps-hosts or TF_CONFIG)"
+                                 % (task.name, index, address, task.timeout, reason))
+            time.sleep(POLL_S)
+
+
+def explain(task, error):
+    """A UsageError saying in one line what a TensorFlow error means in this cluster."""
+    reason = error_reason(error)
+    culprit = _task_in(task, str(error))
+    # The sync queue's thread times out too, and closes the queue the loop's step waits on:
+    # the step then ends in whichever error comes first.
+    sync_stopped = (task.sync and task._coordinator is not None
+                    and task._coordinator.should_stop())
+    if isinstance(error, tf.errors.DeadlineExceededError) or sync_stopped:
+        return UsageError(
+            "%s waited more than %g s (--task-timeout) for the cluster%s" % (
+                task.name, task.timeout,
+                "; with --sync-replicas every step waits for all %d workers, and one of "
+                "them has stopped" % task.workers if task.sync else ": " + reason))
+    if isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError,
+                          tf.errors.CancelledError)):
+        if culprit is None:  # a worker talks to the ps tasks only (device_filters)
+            culprit = ("ps 0 (%s)" % task.cluster["ps"][0] if len(task.cluster["ps"]) == 1
+                       else "a ps task")
+        return UsageError("%s lost %s: %s; restart the cluster, and the chief with "
+                          "--resume to continue from the last checkpoint"
+                          % (task.name, culprit, reason))
+    return UsageError("%s: %s" % (task.name, reason))
+
+def _task_in(task, message):
+    """The task a TensorFlow error message names ("/job:ps/replica:0/task:0", or its
+    address), as "ps 0 (host:port)"."""
+    for job_name in JOBS:
+        for index, address in enumerate(task.cluster[job_name]):
+            if ("/job:%s/replica:0/task:%d" % (job_name, index) in message
+                    or address in message):
+                return "%s %d (%s)" % (job_name, index, address)
+    return None
+
+
+def serve(task):
+    """A ps task's whole life: serves the variables until every worker has said it is
+    done (finish()), then returns {}. TensorFlow's own server.join() never returns."""
+    server = task.server()
+    with tf.Graph().as_default():
+        done = _done_queue(task.index, task.workers)
+        dequeue = done.dequeue()
+        config = tf.ConfigProto(device_filters=["/job:ps/task:%d" % task.index])
+        with tf.Session(server.target, config=config) as sess, _signals_as_flag() as stop:
+            print("%s serving at %s for %d workers" % (
+                task.name, task.address(), task.workers), flush=True)
+            for _ in range(task.workers):
+                worker = None
+                while worker is None:
+                    if stop:  # Ctrl-C or SIGTERM, seen between waits
+                        raise KeyboardInterrupt
+                    try:  # a second at a time, to see them
+                        worker = sess.run(dequeue, options=tf.RunOptions(timeout_in_ms=1000))
+                    except tf.errors.DeadlineExceededError:
+                        pass
+                print("%s: worker %d is done" % (task.name, worker), flush=True)
+    return {}
+
+
+def cluster_figures(task, steps, batch_size, seconds):
+    """Prints and returns the whole cluster's speed, from the chief's clock: the steps all
+    workers trained."""
+    images_per_s = steps * batch_size * task.replicas / max(seconds, 1e-9)
+    print("the cluster: %d workers, %s, %.0f images/s" % (
+        task.workers, "synchronous" if task.sync else "asynchronous", images_per_s), flush=True)
+    return {"cluster_images_per_s": images_per_s, "cluster": task.cluster,
+            "sync_replicas": task.sync}
 
 
 @contextlib.contextmanager

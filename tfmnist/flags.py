@@ -225,11 +225,13 @@ def dense_parameters(sizes):
 def total_steps(args, mnist):
     """The number of training steps: --steps, or --epochs passes over the training set.
     (With --sync-replicas, a step trains on a batch from each worker.)"""
+    replicas = getattr(args, "task", distributed.ALONE).replicas  # demos make their own args
     return args.steps or max(1, math.ceil(args.epochs * mnist.train.num_examples
-                                          / (args.batch_size * args.task.replicas)))
+                                          / (args.batch_size * replicas)))
 
 
 def session_config(args):
     """Session options for these small models on a CPU (and a cluster's, in one)."""
-    return args.task.session_config(tf.ConfigProto(intra_op_parallelism_threads=args.threads,
-                                                   inter_op_parallelism_threads=args.threads))
+    config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
+                            inter_op_parallelism_threads=args.threads)
+    return getattr(args, "task", distributed.ALONE).session_config(config)

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 
-from tfmnist import checkpoints, classifiers, export, flags, image_files, rundirs
+from tfmnist import checkpoints, classifiers, distributed, export, flags, image_files, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -59,6 +59,8 @@ class Run:
         self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every,
                                  args.task.replicas)
         self.task.prepare()
+        if not self.task.alone:  # the script's sess.run too (see Task.retrying)
+            sess.run = self.task.retrying(sess.run)
         # The loop's questions and its record, answered by the progress.
         self.record, self.log_due = self.progress.record, self.progress.log_due
         self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
@@ -67,23 +69,22 @@ class Run:
         self._output = NO_WRITER  # what the run writes besides checkpoints: see steps()
 
     def __enter__(self):
-        if not self.is_chief:
-            self.task.wait_for_cluster()
-            return self  # the chief writes the run
-        if getattr(self.args, "export", None):
+        self.task.wait_for_cluster()  # a cluster's ps tasks answer
+        if getattr(self.args, "export", None) and self.is_chief:
             export.check_target(self.args.export)  # before training, not after
-        if not self.task.alone:
-            self.task.wait_for_cluster()
-        if not self.args.no_save:
+        if not self.args.no_save and self.is_chief:  # the chief writes the run
             self.run_dir, self._lock = open_run_dir(self.args)
         return self
 
     def __exit__(self, exc_type, exc, traceback):
         if isinstance(exc, KeyboardInterrupt) and self.is_chief:
             exc.checkpoint = self.checkpoint_path  # for the command's last line
-        self.close(finished=exc is None)
+        explained = None  # which task failed, in one line (before close() stops the sync)
         if isinstance(exc, tf.errors.OpError) and not self.task.alone:
-            raise self.task.explain(exc) from None  # which task failed, in one line
+            explained = self.task.explain(exc)
+        self.close(finished=exc is None)
+        if explained is not None:
+            raise explained from None
 
     def close(self, finished=False):
         """Ends the run's writing; finished: it ended well, so a cluster's ps tasks are told
@@ -128,10 +129,7 @@ class Run:
         while step <= self.total_steps:
             yield step
             self.progress.previous_step = step
-            if self.task.alone:
-                step += 1
-            else:  # the step after the global one, whichever worker trained it
-                step = int(self.task.run(self.sess, self._checkpoints.global_step)) + 1
+            step = self.task.next_step(self.sess, step, self._checkpoints.global_step)
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
@@ -154,13 +152,9 @@ class Run:
         if self.run_dir is None:
             return
         pause = time.perf_counter()
-        try:
+        with self.task.explaining():  # in a cluster, the variables come from the ps tasks
             self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
                                                           self.checkpoint_path is not None)
-        except UsageError as e:  # in a cluster, reading the variables from a lost ps
-            if self.task.alone or not isinstance(e.__context__, tf.errors.OpError):
-                raise
-            raise self.task.explain(e.__context__) from None
         self._saved_step = step
         self.progress.paused(pause)
 
@@ -172,23 +166,21 @@ class Run:
         images_per_s = trained * self.args.batch_size / max(seconds, 1e-9) if trained else None
         global_step, cluster_figures = self.start_step + trained, {}
         if not self.task.alone:
-            global_step = int(self.task.run(self.sess, self._checkpoints.global_step))
-            print("%s trained %d steps in %.1f s (%.0f images/s)"
-                  % (self.task.name, trained, seconds, images_per_s or 0), flush=True)
+            global_step = self.task.training_ended(self.sess, self._checkpoints.global_step,
+                                                   trained, seconds, images_per_s)
             if not self.is_chief:
                 return {"global_step": global_step, "train_seconds": seconds,
-                        "train_images_per_s": images_per_s, "progress": self.progress.lines,
-                        "losses": self.losses}
+                        "train_images_per_s": images_per_s, "losses": self.losses}
             if self._saved_step != global_step:  # another worker trained the last steps
                 self.save(global_step)
-            cluster_figures = self._cluster_figures(global_step, seconds)
+            cluster_figures = distributed.cluster_figures(
+                self.task, global_step - self.start_step, self.args.batch_size, seconds)
         if trained and self.task.alone:
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path))
-        elif trained:
-            print("checkpoint %s" % self.checkpoint_path)
         else:
-            print("evaluating checkpoint %s" % self.checkpoint_path)
+            print("%s checkpoint %s" % ("the last" if trained else "evaluating",
+                                        self.checkpoint_path))
         test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
         figures = dict({"test_" + self._tag: test_figure,
                         "validation_" + self._tag: self.validation_figure,
@@ -202,21 +194,9 @@ class Run:
                                  self.start_step, figures["global_step"]), self.start_step)
         print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
         if getattr(self.args, "export", None):  # --export DIR
-            inference = classifiers.inference_of(classifiers.name_of(self.args.script),
-                                                 self.run_dir)
-            print("SavedModel: %s" % export.write(inference, self.run_dir, self.args.export))
+            export_run(self.args.script, self.run_dir, self.args.export)
         return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
                                                     test_outputs})
-
-    def _cluster_figures(self, global_step, seconds):
-        """The whole cluster's speed, from the chief's clock: the steps all workers trained."""
-        images = (global_step - self.start_step) * self.args.batch_size * self.task.replicas
-        images_per_s = images / max(seconds, 1e-9)
-        print("the cluster: %d workers, %s, %.0f images/s" % (
-            self.task.workers, "synchronous" if self.task.sync else "asynchronous",
-            images_per_s), flush=True)
-        return {"cluster_images_per_s": images_per_s, "cluster": self.task.cluster,
-                "sync_replicas": self.task.sync}
 
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
@@ -389,6 +369,12 @@ class _NoWriter:
 
 
 NO_WRITER = _NoWriter()
+
+
+def export_run(script, run_dir, target):
+    """Writes the model a run trained as a SavedModel in target (see export.py)."""
+    inference = classifiers.inference_of(classifiers.name_of(script), run_dir)
+    print("SavedModel: %s" % export.write(inference, run_dir, target))
 
 
 def open_run_dir(args):
