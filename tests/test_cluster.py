@@ -253,9 +253,9 @@ def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, t
     assert cluster_tasks.wait("worker0", 60) == 2
     assert time.monotonic() - killed < 30
     last = cluster_tasks.log("worker0").strip().splitlines()[-1]
-    assert last.startswith("softmax_mnist.py: error: worker 0 waited more than 3 s "
-                           "(--task-timeout) for the cluster; with --sync-replicas every step "
-                           "waits for all 2 workers, and one of them has stopped"), last
+    assert last == ("softmax_mnist.py: error: worker 0: worker 1 at %s has stopped; with "
+                    "--sync-replicas every step needs all 2 workers"
+                    % cluster_tasks.cluster["worker"][1]), last
     assert "Traceback" not in cluster_tasks.log("worker0")
 
 

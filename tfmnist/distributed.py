@@ -53,6 +53,7 @@ class Task:
         self.cluster, self.job_name, self.index = cluster, job_name, index
         self.sync, self.timeout = sync and cluster is not None, timeout
         self._server = self._sync_optimizer = self._sync_hook = self._coordinator = None
+        self._workers_seen, self._next_check = set(), 0.0  # for check_workers()
 
     # What the task is.
     @property
@@ -188,6 +189,30 @@ class Task:
         step, whichever worker trained those in between."""
         return step + 1 if self.alone else int(self.run(sess, global_step)) + 1
 
+    def check_workers(self):
+        """With --sync-replicas, a worker that has stopped (its port closed) is an error at
+        once: TensorFlow's SyncReplicasOptimizer would wait for its gradient until the
+        timeout, or, holding a token it left, let the others step without it. Looks once a
+        second."""
+        if not self.sync or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + 1.0
+        stopped = self.stopped_workers()
+        self._workers_seen.update(set(range(self.workers)) - set(stopped) - {self.index})
+        for index in stopped:
+            if index in self._workers_seen:
+                raise self.stopped_error(index)
+
+    def stopped_workers(self):
+        """The other workers whose ports no longer answer."""
+        return [index for index, address in enumerate(self.cluster["worker"])
+                if index != self.index and _unreachable(address) is not None]
+
+    def stopped_error(self, index):
+        return UsageError("%s: worker %d at %s has stopped; with --sync-replicas every step "
+                          "needs all %d workers" % (self.name, index,
+                                                    self.address("worker", index), self.workers))
+
     def start(self, sess, initialised):
         """Called as training starts. The chief has initialised or restored the variables
         (initialised=True); the other workers wait for them here. Then the sync replicas'
@@ -252,6 +277,9 @@ def explain(task, error):
     sync_stopped = (task.sync and task._coordinator is not None
                     and task._coordinator.should_stop())
     if isinstance(error, tf.errors.DeadlineExceededError) or sync_stopped:
+        stopped = task.stopped_workers() if task.sync else []
+        if stopped:
+            return task.stopped_error(stopped[0])
         return UsageError(
             "%s waited more than %g s (--task-timeout) for the cluster%s" % (
                 task.name, task.timeout,

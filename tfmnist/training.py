@@ -130,6 +130,8 @@ class Run:
             yield step
             self.progress.previous_step = step
             step = self.task.next_step(self.sess, step, self._checkpoints.global_step)
+            if step <= self.total_steps:  # (the others may end once the last step is done)
+                self.task.check_workers()
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
