@@ -21,3 +21,49 @@ Reading your own digits (classify.py, draw.py):
     morphology        the NumPy filters underneath
     draw.html         draw.py's page
 """
+import os
+import signal
+import sys
+
+
+def _interactive():
+    """True in a notebook or the interactive interpreter, where Ctrl-C is the user's to see."""
+    return hasattr(sys, "ps1") or "IPython" in sys.modules or sys.flags.interactive
+
+
+def _caused_by_interrupt(error):
+    """True for Ctrl-C, also when it came while a compiled module loaded: Python then raises
+    "ImportError: initialization failed", caused by the KeyboardInterrupt."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+_sigint_received = []
+
+
+def _on_sigint(signum, frame):
+    _sigint_received.append(signum)
+    raise KeyboardInterrupt  # what Python's own handler does
+
+
+def _interrupted_while_loading(kind, error, trace, previous_hook=sys.excepthook):
+    """Ctrl-C in the seconds before a program's main() runs, while NumPy and TensorFlow load,
+    ends it with one line and exit 130, as Ctrl-C does later (run_main catches those).
+
+    A compiled module that Ctrl-C stops as it loads may raise an ImportError that no longer
+    names the KeyboardInterrupt (NumPy's does): the signal itself is what tells."""
+    if not (_sigint_received or _caused_by_interrupt(error)):
+        return previous_hook(kind, error, trace)
+    print("\n%s: interrupted while loading; nothing was written"
+          % os.path.basename(sys.argv[0] or "python"), file=sys.stderr, flush=True)
+    os._exit(130)  # at the top level, with nothing to clean up
+
+
+if not _interactive() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _on_sigint)
+    sys.excepthook = _interrupted_while_loading

@@ -21,6 +21,8 @@ import re
 import sys
 import tempfile
 
+from tfmnist import _caused_by_interrupt
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 LEGACY_KERAS = importlib.util.find_spec("tf_keras") is not None
@@ -33,18 +35,12 @@ elif os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):  # as Tenso
     del os.environ["TF_USE_LEGACY_KERAS"]
 
 
-def _interactive():
-    """True in a notebook or the interactive interpreter, where Ctrl-C is the user's to see."""
-    return hasattr(sys, "ps1") or "IPython" in sys.modules or sys.flags.interactive
-
-
 def _import_tensorflow_quietly():
     """Imports tensorflow.compat.v1 without its start-up notices on the terminal.
 
     TensorFlow 2.21 prints "oneDNN custom operations are on" twice while it loads, before its
     logging settings apply, so no setting hides them: stderr goes to a temporary file for the
-    import, and is replayed if the import fails. Ctrl-C during the two seconds of loading
-    ends a command with one line, as it does later.
+    import, and is replayed if the import fails for another reason than Ctrl-C.
     """
     sys.stderr.flush()
     saved_stderr = os.dup(2)
@@ -52,17 +48,11 @@ def _import_tensorflow_quietly():
         os.dup2(captured.fileno(), 2)
         try:
             import tensorflow.compat.v1 as tf
-        except KeyboardInterrupt:
+        except BaseException as error:
             os.dup2(saved_stderr, 2)
-            if _interactive():
-                raise
-            print("\n%s: interrupted while TensorFlow was loading; nothing was written"
-                  % os.path.basename(sys.argv[0] or "python"), file=sys.stderr)
-            sys.exit(130)
-        except BaseException:
-            os.dup2(saved_stderr, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
+            if not _caused_by_interrupt(error):  # Ctrl-C: tfmnist's hook says so in one line
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
             raise
         finally:
             os.dup2(saved_stderr, 2)
