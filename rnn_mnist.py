@@ -3,11 +3,14 @@
 Each row is projected to 128 units, an LSTM cell of 128 units (forget bias 1.0) reads the 28
 rows in turn, and its last hidden state gives the 10 logits. The cell is written from its
 equations in lstm_cell(), and unrolled over the rows in the graph. For speed, a training
-batch is read as independent chains of about 64 images each (see inference()).
+batch is read as independent chains of about 64 images each (see inference()), and its
+images are moved by up to 2 pixels each way, at random (see shifted()).
 
     python rnn_mnist.py [--epochs 10] [--help]
 """
 import sys
+
+import numpy as np
 
 from tfmnist import flags
 from tfmnist.command_line import run_main
@@ -132,17 +135,45 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm, task):
     return train_step, learning_rate
 
 
+def shifted(images, max_shift, rng):
+    """Each image moved by up to max_shift pixels up or down and left or right, at random:
+    the LSTM, which learns its 55,000 training images by heart in a few epochs, sees a new
+    version of each every epoch. MNIST's digits lie in a 20x20 box with 4 pixels around.
+
+    images: [batch, 784], as the data set gives them; rng: a NumPy Generator.
+    """
+    if max_shift == 0:
+        return images
+    batch_size = len(images)
+    padded = np.zeros([batch_size, NUM_STEPS + 2 * max_shift, ROW_PIXELS + 2 * max_shift],
+                      images.dtype)
+    padded[:, max_shift:-max_shift, max_shift:-max_shift] = images.reshape(
+        batch_size, NUM_STEPS, ROW_PIXELS)
+    # Every 28x28 window of every padded image, as a view (nothing is copied): window
+    # [k, down, right] starts `down` rows and `right` columns into image k.
+    k, row, column = padded.strides
+    windows = np.lib.stride_tricks.as_strided(
+        padded, [batch_size, 2 * max_shift + 1, 2 * max_shift + 1, NUM_STEPS, ROW_PIXELS],
+        [k, row, column, row, column], writeable=False)
+    down, right = rng.integers(0, 2 * max_shift + 1, size=(2, batch_size))
+    return windows[np.arange(batch_size), down, right].reshape(batch_size, -1)
+
+
 def build_parser():
     parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=10, batch_size=256,
                                learning_rate=3e-3)
     parser.add_argument("--clip-norm", type=flags.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
+    parser.add_argument("--max-shift", type=flags.pixel_shift, default=2,
+                        help="training images are moved by up to this many pixels each way, "
+                             "at random (0: as they are)")
     return parser
 
 
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
-    args = flags.parse_args(build_parser(), argv, schedule_flags=("clip_norm",))
+    args = flags.parse_args(build_parser(), argv, schedule_flags=("clip_norm", "max_shift"),
+                            older_runs={"max_shift": 0})  # runs from before --max-shift
     if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
         return args.task.serve()
     mnist = flags.load_data(args)
@@ -169,6 +200,9 @@ def main(argv=None):
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
+                # Shifts drawn from the step, so that --resume sees those of an unbroken run.
+                batch_xs = shifted(batch_xs, args.max_shift,
+                                   np.random.default_rng([args.seed, step]))
                 _, loss_value, batch_accuracy = sess.run(
                     [train_step, loss_op, accuracy],
                     feed_dict={x: batch_xs, y_: batch_ys})

@@ -1,5 +1,7 @@
 """Each script on tiny data: it learns, it is reproducible, its checkpoints restore exactly,
 and it can be interrupted and resumed."""
+import json
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,22 @@ def test_a_checkpoint_of_another_script_is_refused(shared_tiny_dir, tmp_path):
     with pytest.raises(UsageError, match="does not fit this model: it has no "
                                                       "variable conv1/weights"):
         cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))
+
+
+def test_a_run_from_before_a_flag_existed_resumes_as_it_was_trained(shared_tiny_dir, tmp_path,
+                                                                    monkeypatch):
+    # rnn_mnist.py's runs from before --max-shift trained on images as they are: their
+    # config.json does not name the flag, and --resume continues them without shifts.
+    flags = tiny_flags(shared_tiny_dir, tmp_path, "--steps", "12")
+    interrupt_at_call(monkeypatch, 11)  # after the checkpoint of step 10, the first epoch's
+    with pytest.raises(KeyboardInterrupt):
+        rnn_mnist.main(flags)
+    monkeypatch.undo()
+    config_path = tmp_path / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config.pop("max_shift") == 2
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(UsageError, match=r"--max-shift 2 \(was 0\)"):
+        rnn_mnist.main(flags + ["--resume", "--max-shift", "2"])
+    resumed = rnn_mnist.main(flags + ["--resume"])
+    assert resumed["global_step"] == 12 and len(resumed["losses"]) == 2

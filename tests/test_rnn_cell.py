@@ -1,4 +1,4 @@
-"""rnn_mnist's LSTM cell and unrolled model against NumPy versions of the same equations."""
+"""rnn_mnist's LSTM cell and unrolled model against NumPy versions of the same equations, and\nthe shifted training images."""
 import numpy as np
 
 import rnn_mnist
@@ -92,3 +92,25 @@ def test_chains_read_the_batch_with_the_same_answers():
         np.testing.assert_allclose(other_1, logits_1, atol=1e-6)
         for gradient, other in zip(gradients_2, other_gradients):
             np.testing.assert_allclose(other, gradient, rtol=1e-4, atol=1e-6)
+
+
+
+def test_shifted_images_move_whole_by_at_most_max_shift():
+    # Digits of ink in the middle 20x20 of their images, as MNIST's are: moved by up to 4
+    # pixels, each is whole, where its shift puts it, and every shift is drawn.
+    images = np.zeros((1000, 28, 28), np.float32)
+    images[:, 4:24, 4:24] = np.random.default_rng(0).uniform(0.1, 1, (1000, 20, 20))
+    for max_shift in (1, 2, 4):
+        moved = rnn_mnist.shifted(images.reshape(-1, 784), max_shift, np.random.default_rng(1))
+        assert moved.shape == (1000, 784) and moved.dtype == np.float32
+        moved = moved.reshape(-1, 28, 28)
+        offsets = set()
+        for image, moved_image in zip(images, moved):
+            rows, columns = np.nonzero(moved_image)
+            offset = (rows.min() - 4, columns.min() - 4)
+            assert max(map(abs, offset)) <= max_shift
+            np.testing.assert_array_equal(moved_image, np.roll(image, offset, (0, 1)))
+            offsets.add(offset)
+        assert len(offsets) == (2 * max_shift + 1) ** 2
+    flat = images.reshape(-1, 784)
+    assert rnn_mnist.shifted(flat, 0, np.random.default_rng(1)) is flat

@@ -305,6 +305,12 @@ def test_model_flags_are_checked_too(shared_tiny_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--keep-prob", "0"])
     assert "--keep-prob: '0' is not a probability in (0, 1]" in capsys.readouterr().err
+    import rnn_mnist
+
+    with pytest.raises(SystemExit):
+        rnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--max-shift", "5"])
+    assert ("--max-shift: '5' is not a whole number of pixels from 0 to 4"
+            in capsys.readouterr().err)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def check_flags(run_dir, args, names, action, kind, remedy):
     """Raises UsageError unless the flags `names` have the values the run in run_dir was
     started with (its config.json). The message: "ACTION with other KIND flags than RUN_DIR
     was started with: --flag value (was value), ...; REMEDY"."""
-    saved_flags = rundirs.read_config(run_dir)
+    saved_flags = rundirs.read_config(run_dir, getattr(args, "older_runs", None))
 
     def same(flag):
         # Compared as config.json holds them: a tuple of layer sizes comes back as a list.

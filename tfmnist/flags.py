@@ -45,6 +45,8 @@ positive_float = _number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
                          "a positive number below 10^9")
 non_negative_float = _number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
                              "a number from 0 to 10^9")
+pixel_shift = _number(int, lambda v: 0 <= v <= 4,
+                      "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
 probability = _number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
@@ -127,13 +129,15 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
     return parser
 
 
-def parse_args(parser, argv=None, schedule_flags=(), model_flags=()):
+def parse_args(parser, argv=None, schedule_flags=(), model_flags=(), older_runs=None):
     """parser.parse_args(argv), with the checks no single flag can make.
 
     schedule_flags: the script's own flags that shape training, which --resume must not see
     change (the common ones are in SCHEDULE_FLAGS).
     model_flags: the flags that shape the model itself (its inference()'s keyword arguments):
     --eval-only, classify.py and draw.py rebuild the model with the values its run had.
+    older_runs: {flag: value} for flags added since the first runs: the value a run whose
+    config.json does not name the flag was trained with (--resume continues it so).
     """
     args = parser.parse_args(argv)
     if args.resume and args.eval_only:
@@ -143,6 +147,7 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=()):
         parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only, "
                      "--run-dir or --export")
     args.model_flags = tuple(model_flags)
+    args.older_runs = dict(older_runs or {})
     args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags) + args.model_flags
     args.task = distributed.task_of(args, os.environ)
     if args.task.is_ps:
@@ -173,7 +178,7 @@ def _adopt_run_flags(parser, argv, args):
     run_dir, _ = find_run_dir(args)
     if not os.path.exists(os.path.join(run_dir, rundirs.CONFIG_FILE)):
         return  # restoring names what is missing
-    saved = rundirs.read_config(run_dir)
+    saved = rundirs.read_config(run_dir, args.older_runs)
     flags = args.schedule_flags if args.resume else args.model_flags
     given = parser.parse_args(argv, argparse.Namespace(**{flag: _UNSET for flag in flags}))
     for flag in flags:

@@ -230,8 +230,11 @@ def write_json(run_dir, name, values):
         raise RunDirError("cannot write %s: %s" % (path, e.strerror or e))
 
 
-def read_config(run_dir):
-    """The flags a run was started with; a missing or damaged file is a RunDirError."""
+def read_config(run_dir, older_runs=None):
+    """The flags a run was started with; a missing or damaged file is a RunDirError.
+
+    older_runs: {flag: value} for flags added since the first runs, the value a run whose
+    file does not name the flag was trained with."""
     path = os.path.join(run_dir, CONFIG_FILE)
     try:
         with open(path) as f:
@@ -244,7 +247,7 @@ def read_config(run_dir):
     if not isinstance(config, dict):
         raise RunDirError("%s is damaged (not a JSON object): it holds the flags the run was "
                           "started with" % path)
-    return config
+    return dict(older_runs or {}, **config)
 
 
 def describe(parent):

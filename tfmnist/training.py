@@ -423,5 +423,5 @@ def find_run_dir(args):
 def config_of(args):
     """The flags worth keeping beside a run's checkpoints: all but bookkeeping."""
     return {name: value for name, value in vars(args).items()
-            if name not in ("schedule_flags", "model_flags", "resume", "eval_only", "no_save",
-                            "task")}
+            if name not in ("schedule_flags", "model_flags", "older_runs", "resume", "eval_only",
+                            "no_save", "task")}
