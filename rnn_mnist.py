@@ -149,14 +149,16 @@ def shifted(images, max_shift, rng):
                       images.dtype)
     padded[:, max_shift:-max_shift, max_shift:-max_shift] = images.reshape(
         batch_size, NUM_STEPS, ROW_PIXELS)
-    # Every 28x28 window of every padded image, as a view (nothing is copied): window
-    # [k, down, right] starts `down` rows and `right` columns into image k.
-    k, row, column = padded.strides
-    windows = np.lib.stride_tricks.as_strided(
-        padded, [batch_size, 2 * max_shift + 1, 2 * max_shift + 1, NUM_STEPS, ROW_PIXELS],
-        [k, row, column, row, column], writeable=False)
+    # Image k is cut out of its padded image from row down[k] and column right[k]: the
+    # rows of all the images that start at the same row at once, then the columns likewise.
     down, right = rng.integers(0, 2 * max_shift + 1, size=(2, batch_size))
-    return windows[np.arange(batch_size), down, right].reshape(batch_size, -1)
+    rows_cut = np.empty([batch_size, NUM_STEPS, padded.shape[2]], images.dtype)
+    for top in range(2 * max_shift + 1):
+        rows_cut[down == top] = padded[down == top, top:top + NUM_STEPS]
+    moved = np.empty([batch_size, NUM_STEPS, ROW_PIXELS], images.dtype)
+    for left in range(2 * max_shift + 1):
+        moved[right == left] = rows_cut[right == left, :, left:left + ROW_PIXELS]
+    return moved.reshape(batch_size, -1)
 
 
 def build_parser():

@@ -57,7 +57,8 @@ def _interrupted_while_loading(kind, error, trace, previous_hook=sys.excepthook)
 
     A compiled module that Ctrl-C stops as it loads may raise an ImportError that no longer
     names the KeyboardInterrupt (NumPy's does): the signal itself is what tells."""
-    if not (_sigint_received or _caused_by_interrupt(error)):
+    if not (_caused_by_interrupt(error)
+            or _sigint_received and isinstance(error, ImportError)):
         return previous_hook(kind, error, trace)
     print("\n%s: interrupted while loading; nothing was written"
           % os.path.basename(sys.argv[0] or "python"), file=sys.stderr, flush=True)

@@ -112,8 +112,9 @@ class Task:
             # TensorFlow warns of an unused tensor when a run ends before it is run.
             self._sync_optimizer.ready_for_local_init_op.mark_used()
         if not self.alone:
-            self._ready = tf.report_uninitialized_variables(tf.global_variables())
-            self._ready.mark_used()  # only the workers other than the chief ask
+            if not self.is_chief:  # it waits for the chief's variables (start())
+                self._ready = tf.report_uninitialized_variables(tf.global_variables())
+                self._ready.mark_used()  # a run may end before it asks
             self._done = [_done_queue(index, self.workers).enqueue(self.index)
                           for index in range(len(self.cluster["ps"]))]
 
@@ -213,13 +214,13 @@ class Task:
                           "needs all %d workers" % (self.name, index,
                                                     self.address("worker", index), self.workers))
 
-    def start(self, sess, initialised):
-        """Called as training starts. The chief has initialised or restored the variables
-        (initialised=True); the other workers wait for them here. Then the sync replicas'
-        tokens and queue are set up."""
+    def start(self, sess):
+        """Called as training starts. The chief has initialised or restored the variables;
+        the other workers wait for them here. Then the sync replicas' tokens and queue are
+        set up."""
         if self.alone:
             return
-        if not initialised:
+        if not self.is_chief:
             deadline = time.monotonic() + self.timeout
             while len(self.run(sess, self._ready)):
                 if time.monotonic() > deadline:

@@ -109,7 +109,7 @@ class Run:
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
         args = self.args
-        self.task.start(self.sess, initialised=self.is_chief)  # others wait for the chief
+        self.task.start(self.sess)  # the workers other than the chief wait for it
         self.start_step = self._checkpoints.step(self.sess)
         if args.eval_only:
             self.total_steps = self.start_step
