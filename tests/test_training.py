@@ -417,3 +417,22 @@ def test_every_module_imports_tensorflow_through_tf1():
     assert importers == ["tf1.py"]
     util_port = importlib.import_module("tensorflow.python.util._pywrap_util_port")
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1" and util_port.IsMklEnabled()
+
+
+def test_resume_needs_as_many_batches_a_step_as_the_run_trained(shared_tiny_dir, tmp_path):
+    # A run trained with --sync-replicas on 2 workers counts 2 batches a step; alone, or in
+    # an asynchronous cluster, a step is one batch, and the schedule would not fit.
+    flags = tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3")
+    softmax_mnist.main(flags)
+    config_path = tmp_path / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["replicas"] == 1
+    config["replicas"] = 2
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(UsageError, match=r"--resume here trains one batch a step, but .* was "
+                                         r"trained with --sync-replicas on 2 workers \(2 "
+                                         r"batches a step\), which its schedule counts"):
+        softmax_mnist.main(flags + ["--resume"])
+    del config["replicas"]  # a run from before the check: one batch a step
+    config_path.write_text(json.dumps(config))
+    assert softmax_mnist.main(flags + ["--resume"])["global_step"] == 3
