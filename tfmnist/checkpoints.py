@@ -46,7 +46,7 @@ class RunCheckpoints:
         if args.resume:
             check_flags(run_dir, args, args.schedule_flags, "--resume", "training",
                         "resume with the same values")
-            check_replicas(run_dir, args)
+            check_replicas(run_dir, args.task.replicas)
             variables, saver = self.variables, self._saver
         else:
             if args.model_flags:
@@ -188,16 +188,15 @@ def check_flags(run_dir, args, names, action, kind, remedy):
                                       saved_flags.get(flag)) for flag in changed), remedy))
 
 
-def check_replicas(run_dir, args):
-    """Raises UsageError unless a resumed run trains as many batches a step as the run in
-    run_dir did: with --sync-replicas, one from each worker, and its schedule (the steps of
-    an epoch, the learning rate's decay) counts them."""
+def check_replicas(run_dir, here):
+    """Raises UsageError unless a resumed run trains as many batches a step (here) as the
+    run in run_dir did: with --sync-replicas, one from each worker, and its schedule (the
+    steps of an epoch, the learning rate's decay) counts them."""
     def batches(replicas):
         return ("--sync-replicas on %d workers (%d batches a step)" % (replicas, replicas)
                 if replicas > 1 else "one batch a step")
 
     trained = rundirs.read_config(run_dir, {"replicas": 1})["replicas"]
-    here = getattr(args, "replicas", 1)
     if trained != here:
         raise UsageError("--resume here trains %s, but %s was trained with %s, which its "
                          "schedule counts; resume it with the same cluster"

@@ -158,9 +158,6 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=(), older_runs=
         except UsageError:
             if args.task.is_chief:
                 raise  # another worker may be on a machine without the run
-    # A step's batches: one, or with --sync-replicas one from each worker. The run's
-    # config.json keeps it, and --resume must find it the same (checkpoints.check_replicas).
-    args.replicas = args.task.replicas
     if not args.task.is_chief:
         # Each worker draws its own batches, and its own dropout. (The validation set, the
         # first --validation-size images, is the same for all.)

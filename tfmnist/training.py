@@ -421,7 +421,11 @@ def find_run_dir(args):
 
 
 def config_of(args):
-    """The flags worth keeping beside a run's checkpoints: all but bookkeeping."""
-    return {name: value for name, value in vars(args).items()
-            if name not in ("schedule_flags", "model_flags", "older_runs", "resume", "eval_only",
-                            "no_save", "task")}
+    """The flags worth keeping beside a run's checkpoints: all but bookkeeping; and the
+    batches a step trains (with --sync-replicas, one from each worker), which --resume must
+    find the same (checkpoints.check_replicas)."""
+    config = {name: value for name, value in vars(args).items()
+              if name not in ("schedule_flags", "model_flags", "older_runs", "resume",
+                              "eval_only", "no_save", "task")}
+    config["replicas"] = args.task.replicas
+    return config
