@@ -21,6 +21,7 @@ from tfmnist.training import Run
 IMAGE_PIXELS = 28 * 28
 ENCODER_SIZES = (128, 64, 10)  # the decoder mirrors them
 PICTURE_DIGITS = 12  # test digits shown with their reconstructions
+SCHEDULE_FLAGS = ("code_size",)  # this script's flags that --resume must find unchanged
 
 
 def dense(x, fan_out, activation=None):
@@ -62,13 +63,15 @@ def loss(reconstruction, x):
     return tf.reduce_mean(tf.square(reconstruction - x))
 
 
-def training(loss_op, initial_learning_rate, total_steps, task):
-    """Returns (train_step, learning_rate): Adam, at a rate falling linearly to zero (task:
-    the cluster's, for --sync-replicas; see tfmnist/distributed.py)."""
+def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
+    """Returns (train_step, learning_rate): Adam, at a rate falling linearly to zero.
+    (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)"""
     global_step = tf.train.get_or_create_global_step()
     learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
                                               end_learning_rate=0.0, power=1.0)
-    optimizer = task.optimizer(tf.train.AdamOptimizer(learning_rate))
+    optimizer = tf.train.AdamOptimizer(learning_rate)
+    if wrap_optimizer:
+        optimizer = wrap_optimizer(optimizer)
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
@@ -104,29 +107,26 @@ def build_parser():
 
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
-    args = flags.parse_args(build_parser(), argv, schedule_flags=("code_size",))
-    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
-        return args.task.serve()
+    args = flags.parse_args(build_parser(), argv)
     sizes = [max(size, args.code_size) for size in ENCODER_SIZES]
     flags.check_model_size("--code-size %d" % args.code_size, flags.dense_parameters(
         [IMAGE_PIXELS, *sizes, args.code_size, *sizes[::-1], IMAGE_PIXELS]))
     mnist = flags.load_data(args)
 
-    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
-    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
+    with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
 
         code, reconstruction = inference(x, args.code_size)
         loss_op = loss(reconstruction, x)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist), args.task)
+                                             flags.total_steps(args, mnist))
 
-        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
+        with tf.Session(config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Reconstruction(x, reconstruction), learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
+            else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, _ = mnist.train.next_batch(args.batch_size)  # no labels
@@ -138,8 +138,6 @@ def main(argv=None):
                     run.validate(step)
                     run.save(step)
             metrics = run.finish()
-            if not run.is_chief:  # a cluster's chief evaluates and draws
-                return metrics
             codes = run_in_batches(sess, code, x, mnist.test.images)
             draw_pictures(run, mnist.test, metrics["test_reconstructions"], codes)
     return dict(metrics, test_codes=codes)

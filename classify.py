@@ -20,13 +20,10 @@ import tempfile
 
 import numpy as np
 
-from tfmnist import classifiers, export
+from tfmnist import classifiers
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.digits import digit_28x28
-from tfmnist.evaluation import predict
+from tfmnist.digits import prepare
 from tfmnist.image_files import ImageError, read_image, save_png
-from tfmnist.ink import ink_strokes
-from tfmnist.number_splitting import split_digits
 
 MAX_INK = 0.35  # ink over more of the image than this is no digit on paper
 MAX_DIGITS = 12  # more separate marks than this is no written number
@@ -113,12 +110,11 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
     results, inputs, notes, ink_maps = {}, {}, {}, {}
     for path in paths:
         try:
-            strokes = ink_strokes(read_image(path))
+            strokes, digits = prepare(read_image(path), one_digit)
         except ImageError as e:
             results[path] = str(e)
             continue
-        digits = [strokes] if one_digit else split_digits(strokes)
-        inputs[path] = [digit_28x28(digit) for digit in digits]
+        inputs[path] = digits
         notes[path], ink_maps[path] = unlike_digits(strokes, len(digits)), strokes
     if save_input:
         stems = saved_input_stems(paths)
@@ -133,12 +129,11 @@ def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
     if inputs:
         batch = np.concatenate([np.reshape(digits, (len(digits), -1))
                                 for digits in inputs.values()])
-        if export.is_saved_model(run_dir):
-            probabilities = export.Loaded(run_dir).probabilities(batch)
-        else:
-            logits = predict(classifiers.inference_of(model, run_dir), run_dir, batch)
-            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+        predictor = classifiers.load(model, run_dir)
+        try:
+            probabilities = predictor.probabilities(batch)
+        finally:
+            predictor.close()
         start = 0
         for path, digits in inputs.items():
             results[path] = Reading(probabilities[start:start + len(digits)], notes[path])

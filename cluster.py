@@ -1,8 +1,9 @@
-"""Trains one of the scripts as a cluster on this machine: ps and worker tasks, each a
-process of its own on a free 127.0.0.1 port, told its part by TF_CONFIG.
+"""Trains a lesson's model as a cluster on this machine: distributed_mnist.py's ps and worker
+tasks, each a process of its own on a free 127.0.0.1 port, told its part by TF_CONFIG.
 
-    python cluster.py cnn_mnist.py --ps 1 --workers 2 -- --epochs 1 [--sync-replicas]
+    python cluster.py cnn --ps 1 --workers 2 -- --epochs 1 [--sync-replicas]
 
+The model is one of distributed_mnist.py's --model: softmax, mlp, cnn, rnn, autoencoder.
 What follows `--` goes to every task. Each task's lines come prefixed with its name. Worker 0,
 the chief, writes the run directory (runs/cnn_mnist/N, as alone), which --eval-only,
 classify.py and draw.py read like any other. The cluster ends with the chief:
@@ -11,13 +12,17 @@ classify.py and draw.py read like any other. The cluster ends with the chief:
   ended, and the exit status is the failed task's;
 - a worker other than the chief that fails in asynchronous training is reported, and the
   others carry on without it;
-- Ctrl-C ends every task (the chief keeps its last checkpoint: --resume continues from it).
+- Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ends every task (the chief keeps its last
+  checkpoint: --resume continues from it); and a task whose launcher is gone, even killed,
+  ends too (Linux tells it).
 
 TensorFlow's servers have no authentication and listen on every interface, not only on
 127.0.0.1: while the cluster runs, anyone who can reach this machine's ports can run code in
 it. Run it on a machine that a firewall keeps to itself, or on a private network.
 """
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import signal
@@ -27,6 +32,8 @@ import sys
 import threading
 import time
 
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_mnist.py")
+MODELS = ("autoencoder", "cnn", "mlp", "rnn", "softmax")  # distributed_mnist.py's --model
 PS_GRACE_S = 10  # after the last worker, how long the ps tasks have to end on their own
 STOP_GRACE_S = 30  # after SIGTERM, how long a task has to end before SIGKILL
 
@@ -49,7 +56,15 @@ def free_ports(count):
             sock.close()
 
 
-class Task:
+def _end_with_the_launcher():
+    """In a task's process before it starts (Linux): SIGTERM when the launcher is gone, however
+    it went. (Elsewhere the launcher's own handlers are all there is.)"""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class TaskProcess:
     """One task's process, with a thread that prints its lines prefixed by its name."""
 
     def __init__(self, job_name, index, command, tf_config):
@@ -57,8 +72,10 @@ class Task:
         self.name = "%s %d" % (job_name, index)
         env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), PYTHONUNBUFFERED="1")
         # A session of its own: Ctrl-C reaches the launcher, which ends the tasks in order.
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_end_with_the_launcher if sys.platform.startswith("linux") else None)
         self._printer = threading.Thread(target=self._print_lines, daemon=True)
         self._printer.start()
 
@@ -90,8 +107,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="cluster.py", description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        usage="python cluster.py SCRIPT [--ps N] [--workers N] [-- SCRIPT'S FLAGS]")
-    parser.add_argument("script", help="the training script, such as cnn_mnist.py")
+        usage="python cluster.py MODEL [--ps N] [--workers N] [-- FLAGS FOR EVERY TASK]")
+    parser.add_argument("model", choices=MODELS,
+                        help="the lesson's model, as distributed_mnist.py --model")
     parser.add_argument("--ps", type=int, default=1, help="parameter servers")
     parser.add_argument("--workers", type=int, default=2, help="workers (worker 0: the chief)")
     return parser
@@ -105,8 +123,6 @@ def main(argv=None):
     args = parser.parse_args(argv[:split])
     if not 1 <= args.ps <= 16 or not 1 <= args.workers <= 64:
         parser.error("--ps is 1 to 16 and --workers 1 to 64")
-    if not os.path.isfile(args.script):
-        parser.error("no script %s" % args.script)
 
     ports = free_ports(args.ps + args.workers)
     cluster = {"ps": ["127.0.0.1:%d" % port for port in ports[:args.ps]],
@@ -114,14 +130,15 @@ def main(argv=None):
     sync = "--sync-replicas" in script_args
     print("cluster.py: %s on %s; TensorFlow's servers listen on every interface without "
           "authentication: keep this machine's ports from other hosts (a firewall)"
-          % (os.path.basename(args.script), json.dumps(cluster)), flush=True)
-    command = [sys.executable, "-u", args.script, *script_args]
-    previous = signal.signal(signal.SIGTERM, _terminated)
+          % (args.model, json.dumps(cluster)), flush=True)
+    command = [sys.executable, "-u", PROGRAM, "--model", args.model, *script_args]
+    previous = {number: signal.signal(number, _terminated)
+                for number in (signal.SIGTERM, signal.SIGHUP)}
     tasks = []
     try:
         for job_name in ("ps", "worker"):
             for index in range(len(cluster[job_name])):
-                tasks.append(Task(job_name, index, command, {
+                tasks.append(TaskProcess(job_name, index, command, {
                     "cluster": cluster, "task": {"type": job_name, "index": index}}))
         return supervise(tasks, sync)
     except KeyboardInterrupt:
@@ -129,7 +146,8 @@ def main(argv=None):
         stop(tasks)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def supervise(tasks, sync):

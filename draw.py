@@ -25,10 +25,9 @@ import threading
 
 import numpy as np
 
-from tfmnist import checkpoints, classifiers, export, image_files, rundirs
+from tfmnist import classifiers, image_files, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import to_mnist
-from tfmnist.tf1 import tf
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmnist", "draw.html")
 MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
@@ -38,41 +37,9 @@ PREPARING = threading.BoundedSemaphore(2)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
-class Model:
-    """A trained classifier, as its run trained it, restored once into a session of its own."""
-
-    def __init__(self, name, run_dir):
-        self.name, self.run_dir = name, run_dir
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            self.x = tf.placeholder(tf.float32, [None, 784], name="x")
-            logits = classifiers.inference_of(name, run_dir)(self.x)
-            self.probabilities = tf.nn.softmax(logits)
-            self.session = tf.Session(graph=self.graph)
-            self.checkpoint = checkpoints.restore(self.session, tf.train.Saver(), run_dir,
-                                                  tf.global_variables())
-        self.graph.finalize()  # requests only run it: nothing may add to it
-
-    def classify(self, image):
-        """The ten probabilities for a 28x28 image in [0, 1]."""
-        return self.session.run(self.probabilities, {self.x: image.reshape(1, 784)})[0]
-
-
-class ExportedModel:
-    """A classifier exported as a SavedModel (tfmnist/export.py), loaded once."""
-
-    def __init__(self, name, export_dir):
-        self.name, self.run_dir, self.checkpoint = name, export_dir, export_dir
-        self._loaded = export.Loaded(export_dir)
-
-    def classify(self, image):
-        """The ten probabilities for a 28x28 image in [0, 1]."""
-        return self._loaded.probabilities(image.reshape(1, 784))[0]
-
-
 def load_model(name, run_dir):
-    """The classifier `name` from a run directory or a SavedModel's."""
-    return (ExportedModel if export.is_saved_model(run_dir) else Model)(name, run_dir)
+    """The classifier `name` from a run directory or a SavedModel's (classifiers.load)."""
+    return classifiers.load(name, run_dir)
 
 
 def load_models(run_dirs=None):
@@ -123,7 +90,7 @@ def answer(models, body):
         "input": "data:image/png;base64," + base64.b64encode(
             image_files.encode_png(prepared)).decode(),
         "models": {name: {"digit": int(np.argmax(p)), "probabilities": [float(v) for v in p]}
-                   for name, p in ((name, model.classify(prepared))
+                   for name, p in ((name, model.probabilities(prepared.reshape(1, 784))[0])
                                    for name, model in models.items())}}
 
 

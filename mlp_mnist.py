@@ -146,25 +146,20 @@ SCHEDULE_FLAGS = ("init_stddev", "keep_prob", "loss", "eager")
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
     parser = build_parser()
-    args = flags.parse_args(parser, argv, schedule_flags=SCHEDULE_FLAGS, model_flags=MODEL_FLAGS)
+    args = flags.parse_args(parser, argv)
     if args.eager and args.resume:
         # Its checkpoints hold the weights (for --eval-only and classify.py), not Adam's
         # moments, which TF1's optimizers make only at their first step in eager mode.
         parser.error("--resume continues graph-mode runs only; an --eager run starts afresh")
-    if args.eager and not args.task.alone:
-        parser.error("--eager trains on this machine only: a cluster runs TF1's graphs")
     if args.learning_rate is None:
         args.learning_rate = DEFAULT_LEARNING_RATES[args.loss]
     flags.check_model_size("--hidden %s" % ",".join(map(str, args.hidden)),
                            flags.dense_parameters([IMAGE_PIXELS, *args.hidden, NUM_CLASSES]))
-    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
-        return args.task.serve()
     mnist = flags.load_data(args)
     if args.eager:
         return train_eager(args, mnist)
 
-    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
-    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
+    with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
@@ -177,16 +172,15 @@ def main(argv=None):
         global_step = tf.train.get_or_create_global_step()
         optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
                                                 flags.total_steps(args, mnist))
-        # --sync-replicas in a cluster: averaged over the workers (tfmnist/distributed.py)
-        train_step = args.task.optimizer(optimizer).minimize(loss_op, global_step=global_step)
+        train_step = optimizer.minimize(loss_op, global_step=global_step)
         correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
+        with tf.Session(config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
                     learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
+            else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)

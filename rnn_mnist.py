@@ -23,6 +23,8 @@ ROW_PIXELS = 28  # inputs per time step
 NUM_UNITS = 128
 NUM_CLASSES = 10
 MODEL_FLAGS = ()  # the flags that shape inference(): none, the architecture is fixed
+SCHEDULE_FLAGS = ("clip_norm", "max_shift")  # this script's flags --resume must find unchanged
+OLDER_RUNS = {"max_shift": 0}  # what runs from before --max-shift trained with
 IMAGES_PER_CHAIN = 64  # see inference(); measured fastest on 2 cores at batches 128 and 256
 FORGET_BIAS = 1.0  # starts the forget gate near 1: remember by default, early in training
 
@@ -118,9 +120,9 @@ def loss(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def training(loss_op, initial_learning_rate, total_steps, clip_norm, task):
-    """Returns (train_step, learning_rate): one Adam step on clipped gradients (task: the
-    cluster's, for --sync-replicas; see tfmnist/distributed.py).
+def training(loss_op, initial_learning_rate, total_steps, clip_norm, wrap_optimizer=None):
+    """Returns (train_step, learning_rate): one Adam step on clipped gradients.
+    (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)
 
     Clipping the gradients' global norm guards against the rare exploding step that
     recurrent networks take; the rate falls linearly to zero over the run.
@@ -128,7 +130,9 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm, task):
     global_step = tf.train.get_or_create_global_step()
     learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
                                               end_learning_rate=0.0, power=1.0)
-    optimizer = task.optimizer(tf.train.AdamOptimizer(learning_rate))
+    optimizer = tf.train.AdamOptimizer(learning_rate)
+    if wrap_optimizer:
+        optimizer = wrap_optimizer(optimizer)
     gradients, variables = zip(*optimizer.compute_gradients(loss_op))
     gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
     train_step = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
@@ -174,14 +178,10 @@ def build_parser():
 
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
-    args = flags.parse_args(build_parser(), argv, schedule_flags=("clip_norm", "max_shift"),
-                            older_runs={"max_shift": 0})  # runs from before --max-shift
-    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
-        return args.task.serve()
+    args = flags.parse_args(build_parser(), argv)
     mnist = flags.load_data(args)
 
-    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
-    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
+    with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, NUM_STEPS * ROW_PIXELS], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
@@ -190,15 +190,15 @@ def main(argv=None):
         loss_op = loss(logits, y_)
         train_step, learning_rate = training(loss_op, args.learning_rate,
                                              flags.total_steps(args, mnist),
-                                             args.clip_norm, args.task)
+                                             args.clip_norm)
         correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
+        with tf.Session(config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
                     learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
+            else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)

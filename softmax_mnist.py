@@ -36,9 +36,9 @@ def loss(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def training(loss_op, initial_learning_rate, total_steps, task):
-    """Returns (train_step, learning_rate): one gradient-descent step, counted in global_step
-    (task: the cluster's, for --sync-replicas; see tfmnist/distributed.py).
+def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
+    """Returns (train_step, learning_rate): one gradient-descent step, counted in global_step.
+    (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)
 
     The rate decays linearly to zero: with a constant one the weights keep jumping around the
     minimum (test accuracy stays near 92.2%); a shrinking step lets them settle in it.
@@ -46,7 +46,9 @@ def training(loss_op, initial_learning_rate, total_steps, task):
     global_step = tf.train.get_or_create_global_step()
     learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
                                               end_learning_rate=0.0, power=1.0)
-    optimizer = task.optimizer(tf.train.GradientDescentOptimizer(learning_rate))
+    optimizer = tf.train.GradientDescentOptimizer(learning_rate)
+    if wrap_optimizer:
+        optimizer = wrap_optimizer(optimizer)
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
@@ -58,12 +60,9 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
-    if args.task.is_ps:  # a parameter server of a cluster: it holds the variables, no more
-        return args.task.serve()
     mnist = flags.load_data(args)
 
-    # In a cluster, the variables are placed on the ps tasks, the other ops on this worker.
-    with tf.Graph().as_default(), tf.device(args.task.device_setter()):
+    with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
         x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
@@ -71,15 +70,15 @@ def main(argv=None):
         logits = inference(x)
         loss_op = loss(logits, y_)
         train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist), args.task)
+                                             flags.total_steps(args, mnist))
         correct_count, accuracy = evaluation(logits, y_)
 
-        with tf.Session(args.task.target, config=flags.session_config(args)) as sess, \
+        with tf.Session(config=flags.session_config(args)) as sess, \
                 Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
                     learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
-            elif run.is_chief:  # alone, or worker 0 of a cluster: the others wait for it
+            else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)

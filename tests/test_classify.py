@@ -15,7 +15,7 @@ import softmax_mnist
 from tfmnist import image_files, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import to_mnist, to_mnist_digits
-from tfmnist.evaluation import predict
+from tfmnist.classifiers import Predictor
 from tfmnist.tf1 import tf
 
 
@@ -146,7 +146,7 @@ def softmax_run(tmp_path_factory):
 def test_mnist_digits_as_png_are_classified_as_their_arrays(softmax_run, tmp_path):
     test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
     images = test.images[:30]
-    from_arrays = predict(softmax_mnist.inference, softmax_run, images).argmax(1)
+    from_arrays = Predictor.from_checkpoint(softmax_mnist.inference, softmax_run).logits(images).argmax(1)
     for inverted in (False, True):  # white on black as in MNIST, and black on white
         paths = [write_png(tmp_path / ("%d-%d.png" % (inverted, i)),
                            255 * (1 - image if inverted else image).reshape(28, 28))

@@ -1,5 +1,5 @@
-"""Training as a cluster on TensorFlow's distributed runtime (tfmnist/distributed.py), and the
-launcher (cluster.py): clusters of real processes on 127.0.0.1, on tiny data, in seconds."""
+"""Training across machines (distributed_mnist.py, tfmnist/distributed.py), and the launcher
+(cluster.py): clusters of real processes on 127.0.0.1, on tiny data, in seconds."""
 import json
 import os
 import re
@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO_DIR, command, last_error_line, tiny_flags
 
 import cluster
+import distributed_mnist
 import softmax_mnist
 
 PYTHON = sys.executable
@@ -31,8 +32,8 @@ def loopback_cluster(ps=1, workers=2):
 class Tasks:
     """A cluster's tasks, started by hand as on separate machines, each logging to a file."""
 
-    def __init__(self, tmp_path, cluster_spec, script="softmax_mnist.py"):
-        self.tmp_path, self.cluster, self.script = tmp_path, cluster_spec, script
+    def __init__(self, tmp_path, cluster_spec, model="softmax"):
+        self.tmp_path, self.cluster, self.model = tmp_path, cluster_spec, model
         self.processes = {}
         self.logs = tmp_path / ("logs%d" % len(list(tmp_path.glob("logs*"))))
         self.logs.mkdir()
@@ -42,8 +43,9 @@ class Tasks:
         log = open(self.logs / (name + ".log"), "a")
         env = dict(os.environ, TF_CONFIG=tf_config(self.cluster, job_name, index))
         self.processes[name] = subprocess.Popen(
-            [PYTHON, "-u", os.path.join(REPO_DIR, self.script), *flags], env=env, stdout=log,
-            stderr=subprocess.STDOUT, cwd=str(self.tmp_path))
+            [PYTHON, "-u", os.path.join(REPO_DIR, "distributed_mnist.py"), "--model",
+             self.model, *flags], env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=str(self.tmp_path))
         return self.processes[name]
 
     def log(self, name):
@@ -72,8 +74,8 @@ class Tasks:
 def tasks(tmp_path):
     made = []
 
-    def make(cluster_spec, script="softmax_mnist.py"):
-        made.append(Tasks(tmp_path, cluster_spec, script))
+    def make(cluster_spec, model="softmax"):
+        made.append(Tasks(tmp_path, cluster_spec, model))
         return made[-1]
 
     yield make
@@ -81,10 +83,10 @@ def tasks(tmp_path):
         each.kill_all()
 
 
-def launch(tmp_path, script, *flags, workers=2, timeout=180):
+def launch(tmp_path, model, *flags, workers=2, timeout=180):
     """Runs cluster.py; returns (exit status, its output)."""
     result = subprocess.run(
-        [PYTHON, os.path.join(REPO_DIR, "cluster.py"), script, "--ps", "1", "--workers",
+        [PYTHON, os.path.join(REPO_DIR, "cluster.py"), model, "--ps", "1", "--workers",
          str(workers), "--", *flags], capture_output=True, text=True, timeout=timeout,
         cwd=REPO_DIR)
     return result.returncode, result.stdout + result.stderr
@@ -111,6 +113,10 @@ def with_task(**task):
     (json.dumps({"task": {"type": "worker"}}), [], 'TF_CONFIG has no "cluster"'),
     (json.dumps({"cluster": {"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:1"]},
                  "task": {"type": "worker"}}), [], "names one address twice"),
+    (json.dumps({"cluster": {"ps": ["localhost:7"], "worker": ["127.0.0.1:7", "[::1]:8"]},
+                 "task": {"type": "worker"}}), [], "names one address twice"),
+    (json.dumps({"cluster": {"ps": ["127.0.0.1:7"], "worker": ["[::1]:7"]},
+                 "task": {"type": "worker"}}), [], "names one address twice"),
     (with_task(), ["--ps-hosts", "127.0.0.1:5"], "both TF_CONFIG and --ps-hosts"),
     (json.dumps(dict(GOOD, cluster=dict(GOOD["cluster"], ps=["10.0.0.7:2222"]))), [],
      "names 10.0.0.7:2222, not this machine"),
@@ -124,48 +130,54 @@ def with_task(**task):
     (None, ["--worker-hosts", "127.0.0.1:1", "--job-name", "ps"], "no ps task"),
     (None, ["--worker-hosts", "127.0.0.1:1,127.0.0.1:2", "--ps-hosts", "127.0.0.1:3",
             "--job-name", "master"], "--job-name 'master' is not a job of this cluster"),
-    (None, ["--sync-replicas"], "--sync-replicas needs a cluster"),
+    (None, ["--sync-replicas"], "no cluster: name it with --ps-hosts"),
 ])
 def test_a_bad_cluster_is_one_line(monkeypatch, capsys, tmp_path, config, argv, message):
     if config is None:
         monkeypatch.delenv("TF_CONFIG", raising=False)
     else:
         monkeypatch.setenv("TF_CONFIG", config)
-    assert command(["--run-dir", str(tmp_path / "run"), *argv]) == 2
+    assert command(["--model", "softmax", "--run-dir", str(tmp_path / "run"), *argv],
+                   distributed_mnist) == 2
     line = last_error_line(capsys)
     assert message in line, line
     assert not (tmp_path / "run").exists()
 
 
 def test_the_cluster_from_flags_and_from_tf_config_is_the_same(monkeypatch):
-    from tfmnist import flags
-
     monkeypatch.setenv("TF_CONFIG", with_task())
-    from_config = flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).task
+    _, from_config = distributed_mnist.parse_args(["--model", "softmax", "--no-save"])
     monkeypatch.delenv("TF_CONFIG")
-    from_flags = flags.parse_args(softmax_mnist.build_parser(), [
-        "--no-save", "--ps-hosts", "127.0.0.1:2222", "--job-name", "worker",
-        "--worker-hosts", "127.0.0.1:2223,localhost:2224", "--task-index", "1"]).task
+    _, from_flags = distributed_mnist.parse_args([
+        "--model", "softmax", "--no-save", "--ps-hosts", "127.0.0.1:2222", "--job-name",
+        "worker", "--worker-hosts", "127.0.0.1:2223,localhost:2224", "--task-index", "1"])
     for task in (from_config, from_flags):
         assert task.cluster == GOOD["cluster"]
         assert (task.job_name, task.index, task.is_chief, task.workers) == ("worker", 1, False, 2)
-    assert flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).task.alone
+
+
+def test_the_lessons_know_nothing_of_clusters():
+    for lesson in distributed_mnist.LESSONS.values():
+        with pytest.raises(SystemExit):
+            lesson.build_parser().parse_args(["--ps-hosts", "127.0.0.1:1"])
+        text = open(lesson.__file__).read()
+        for word in ("args.task", "ps_hosts", "replica_device_setter", "is_chief", "tf.device",
+                     "Server", "ps task"):
+            assert word not in text, (lesson.__name__, word)
 
 
 def test_the_workers_draw_their_own_batches_from_the_same_split(monkeypatch):
-    from tfmnist import flags
-
     seeds = []
     for index in (0, 1):
         monkeypatch.setenv("TF_CONFIG", with_task(index=index))
-        seeds.append(flags.parse_args(softmax_mnist.build_parser(), ["--no-save"]).seed)
+        seeds.append(distributed_mnist.parse_args(["--model", "softmax", "--no-save"])[0].seed)
     assert seeds[0] == 0 and seeds[1] != 0  # the chief keeps --seed; the validation set
     # is the first --validation-size images whatever the seed
 
 
 def test_async_cluster_of_a_ps_and_two_workers(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
-    status, output = launch(tmp_path, "softmax_mnist.py", *tiny_flags(
+    status, output = launch(tmp_path, "softmax", *tiny_flags(
         shared_tiny_dir, run_dir, "--steps", "60", "--log-every", "20"))
     assert status == 0, output
     assert "Traceback" not in output
@@ -185,7 +197,7 @@ def test_async_cluster_of_a_ps_and_two_workers(shared_tiny_dir, tmp_path):
 
 def test_sync_cluster_steps_with_one_gradient_from_each_worker(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
-    status, output = launch(tmp_path, "softmax_mnist.py", *tiny_flags(
+    status, output = launch(tmp_path, "softmax", *tiny_flags(
         shared_tiny_dir, run_dir, "--epochs", "4", "--log-every", "10", "--sync-replicas"))
     assert status == 0, output
     assert "Traceback" not in output and "Cancelled" not in output
@@ -196,15 +208,15 @@ def test_sync_cluster_steps_with_one_gradient_from_each_worker(shared_tiny_dir, 
     assert metrics["test_accuracy"] > 0.5
 
 
-@pytest.mark.parametrize("script, extra", [
-    ("cnn_mnist.py", ["--sync-replicas"]),
-    ("rnn_mnist.py", ["--sync-replicas"]),
-    ("mlp_mnist.py", ["--batch-norm"]),
-    ("autoencoder_mnist.py", []),
+@pytest.mark.parametrize("model, extra", [
+    ("cnn", ["--sync-replicas"]),
+    ("rnn", ["--sync-replicas"]),
+    ("mlp", ["--batch-norm"]),
+    ("autoencoder", []),
 ])
-def test_every_training_script_runs_in_a_cluster(shared_tiny_dir, tmp_path, script, extra):
+def test_every_lessons_model_trains_in_a_cluster(shared_tiny_dir, tmp_path, model, extra):
     run_dir = tmp_path / "run"
-    status, output = launch(tmp_path, script, *tiny_flags(
+    status, output = launch(tmp_path, model, *tiny_flags(
         shared_tiny_dir, run_dir, "--steps", "3", *extra), workers=1)
     assert status == 0, output
     assert "Traceback" not in output
@@ -220,7 +232,7 @@ def test_a_port_where_nothing_listens_fails_within_the_timeout(shared_tiny_dir, 
     assert chief.wait("worker0", 60) == 2
     lines = chief.log("worker0").strip().splitlines()
     assert lines[-1] == (
-        "softmax_mnist.py: error: worker 0: ps 0 at %s did not answer within 2 s (Connection "
+        "distributed_mnist.py: error: worker 0: ps 0 at %s did not answer within 2 s (Connection "
         "refused): start it, or check the cluster (--ps-hosts or TF_CONFIG)"
         % cluster_spec["ps"][0]), lines
     assert not (tmp_path / "run").exists()
@@ -255,7 +267,7 @@ def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, t
     assert cluster_tasks.wait("worker0", 60) == 2
     assert time.monotonic() - killed < 30
     last = cluster_tasks.log("worker0").strip().splitlines()[-1]
-    assert last == ("softmax_mnist.py: error: worker 0: worker 1 at %s has stopped; with "
+    assert last == ("distributed_mnist.py: error: worker 0: worker 1 at %s has stopped; with "
                     "--sync-replicas every step needs all 2 workers"
                     % cluster_tasks.cluster["worker"][1]), last
     assert "Traceback" not in cluster_tasks.log("worker0")
@@ -274,7 +286,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     first.processes["ps0"].kill()
     assert first.wait("worker0", 180) == 2  # gRPC retries for 30 s, then the close for 30
     last = first.log("worker0").strip().splitlines()[-1]
-    assert last.startswith("softmax_mnist.py: error: worker 0 lost ps 0 (%s): "
+    assert last.startswith("distributed_mnist.py: error: worker 0 lost ps 0 (%s): "
                            % cluster_spec["ps"][0]), last
     assert "=" not in last and "From /job" not in last  # the cause, not TensorFlow's frame
     assert "--resume" in last and "Traceback" not in first.log("worker0")
@@ -311,7 +323,7 @@ FAKE_TASK = """
 import json, os, sys, time
 task = json.loads(os.environ["TF_CONFIG"])["task"]
 print("I am", task["type"], task["index"], sys.argv[1:])
-if (task["type"], task["index"]) == tuple(json.loads(sys.argv[1])):
+if (task["type"], task["index"]) == tuple(json.loads(sys.argv[-1])):
     sys.exit(3)
 time.sleep(0.5 if task["type"] == "worker" else 60)
 """
@@ -332,7 +344,8 @@ def test_the_launcher_ends_the_cluster_as_its_tasks_do(tmp_path, monkeypatch, ca
     script = tmp_path / "fake.py"
     script.write_text(FAKE_TASK)
     monkeypatch.setattr(cluster, "PS_GRACE_S", 1)
-    argv = [str(script), "--workers", "2", "--", json.dumps(failing)]
+    monkeypatch.setattr(cluster, "PROGRAM", str(script))
+    argv = ["softmax", "--workers", "2", "--", json.dumps(failing)]
     started = time.monotonic()
     assert cluster.main(argv + (["--sync-replicas"] if sync else [])) == status
     assert time.monotonic() - started < 30
@@ -344,25 +357,25 @@ def test_the_launcher_ends_the_cluster_as_its_tasks_do(tmp_path, monkeypatch, ca
         assert "failed" not in err and "stopped" not in err
 
 
-def test_the_launchers_own_errors_are_one_line(capsys):
+@pytest.mark.parametrize("model", ["gradient_descent_demo.py", "cnn_mnist.py", "no_such"])
+def test_the_launcher_runs_only_the_models_distributed_mnist_trains(capsys, model):
     with pytest.raises(SystemExit) as exit_info:
-        cluster.main(["no_such_script.py"])
+        cluster.main([model])
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        "cluster.py: error: no script no_such_script.py"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "cluster.py: error: argument model: invalid choice: %r (choose from autoencoder, cnn, "
+        "mlp, rnn, softmax)" % model)
 
 
 def test_the_kubernetes_manifest_names_one_consistent_cluster(monkeypatch):
-    from tfmnist import flags
-
     manifest = open(os.path.join(REPO_DIR, "docs", "kubernetes.yaml")).read()
     configs = re.findall(r"value: '(\{.*\})'", manifest)
     assert len(configs) == 3
     tasks = []
     for config in configs:
         monkeypatch.setenv("TF_CONFIG", config)
-        tasks.append(flags.parse_args(softmax_mnist.build_parser(), [
-            "--no-save", "--trusted-network", "--sync-replicas"]).task)
+        tasks.append(distributed_mnist.parse_args([
+            "--model", "cnn", "--no-save", "--trusted-network", "--sync-replicas"])[1])
     assert all(task.cluster == tasks[0].cluster for task in tasks)
     assert sorted((task.job_name, task.index) for task in tasks) == [
         ("ps", 0), ("worker", 0), ("worker", 1)]
@@ -372,7 +385,6 @@ def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
     from tfmnist import distributed
     from tfmnist.tf1 import tf
 
-    task = distributed.Task(loopback_cluster(), "worker", 0)
     calls = []
 
     def run(fetches, message=None):
@@ -381,18 +393,18 @@ def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
             raise tf.errors.AbortedError(None, None, message)
         return fetches
 
-    assert task.retrying(run)("train", "The same RunGraph request was received twice.") == \
-        "train"
+    assert distributed.run_again_if_refused(
+        run, "train", "The same RunGraph request was received twice.") == "train"
     assert len(calls) == 3
     calls.clear()
     with pytest.raises(tf.errors.AbortedError):  # any other abort is the caller's to see
-        task.retrying(run)("train", "Graph handle is not found")
+        distributed.run_again_if_refused(run, "train", "Graph handle is not found")
 
 
 def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
     launcher = subprocess.Popen(
-        [PYTHON, "-u", os.path.join(REPO_DIR, "cluster.py"), "softmax_mnist.py", "--", *tiny_flags(
+        [PYTHON, "-u", os.path.join(REPO_DIR, "cluster.py"), "softmax", "--", *tiny_flags(
             shared_tiny_dir, run_dir, "--steps", "1000000", "--log-every", "10")],
         cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A shell's background job ignores Ctrl-C, and so would Python: not this terminal's.
@@ -407,7 +419,7 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
     output = "".join(lines) + rest
     assert launcher.returncode == 130, output
     assert "cluster.py: interrupted; ending every task" in output
-    assert re.search(r"\[worker 0\] softmax_mnist.py: interrupted; the last checkpoint saved, "
+    assert re.search(r"\[worker 0\] distributed_mnist.py: interrupted; the last checkpoint saved, "
                      r".*model\.ckpt-\d+, is complete \(--resume continues from it\)", output)
     assert "Traceback" not in output
     ports = json.loads(re.search(r"on (\{.*\}); ", output)[1])

@@ -18,7 +18,7 @@ import mlp_mnist
 import softmax_mnist
 from tfmnist import classifiers
 from tfmnist.command_line import UsageError
-from tfmnist.evaluation import predict
+from tfmnist.classifiers import Predictor
 
 LOAD_AND_ANSWER = """
 import json, sys
@@ -51,7 +51,8 @@ def test_an_export_answers_as_its_checkpoint_in_a_fresh_process(shared_tiny_dir,
                              str(tmp_path / "images.npy"), str(tmp_path / "answers.npy")],
                             capture_output=True, text=True, cwd=REPO_DIR)
     assert result.returncode == 0, result.stderr
-    logits = predict(classifiers.inference_of(name, str(run_dir)), str(run_dir), images)
+    logits = Predictor.from_checkpoint(
+        classifiers.inference_of(name, str(run_dir)), str(run_dir)).logits(images)
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(np.load(tmp_path / "answers.npy"), expected, atol=1e-6)

@@ -14,7 +14,8 @@ import input_data
 import mlp_mnist
 import softmax_mnist
 from tfmnist import classifiers, rundirs
-from tfmnist.evaluation import Classifier, predict
+from tfmnist.classifiers import Predictor
+from tfmnist.evaluation import Classifier
 
 
 @pytest.mark.parametrize("model_flags", [["--activation", "tanh"], ["--activation", "sigmoid"],
@@ -24,7 +25,7 @@ def test_a_model_is_served_as_its_run_trained_it(shared_tiny_dir, tmp_path, mode
                                         *model_flags))
     test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
     inference = classifiers.inference_of("mlp", str(tmp_path))
-    served = predict(inference, str(tmp_path), test.images)
+    served = Predictor.from_checkpoint(inference, str(tmp_path)).logits(test.images)
     np.testing.assert_allclose(served, trained["test_logits"], rtol=1e-5, atol=1e-5)
 
 
@@ -120,10 +121,12 @@ def test_evaluation_honours_its_batch_size(shared_tiny_dir):
 
 
 def test_importing_the_harness_changes_nothing_process_wide():
-    code = ("import threading\nhook = threading.excepthook\n"
-            "import cnn_mnist, classify, draw\n"
+    code = ("import signal, sys, threading\n"
+            "hooks = threading.excepthook, sys.excepthook, signal.getsignal(signal.SIGINT)\n"
+            "import cnn_mnist, classify, draw, distributed_mnist\n"
             "from tfmnist import training\n"
-            "assert threading.excepthook is hook, threading.excepthook\n")
+            "now = threading.excepthook, sys.excepthook, signal.getsignal(signal.SIGINT)\n"
+            "assert now == hooks, (now, hooks)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO_DIR)
     assert result.returncode == 0, result.stderr

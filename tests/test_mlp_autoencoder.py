@@ -12,7 +12,7 @@ import input_data
 import mlp_mnist
 from tfmnist import checkpoints, classifiers
 from tfmnist.command_line import UsageError
-from tfmnist.evaluation import predict
+from tfmnist.classifiers import Predictor
 from tfmnist.tf1 import tf
 
 # Dropout off: its random masks differ between the modes, everything else is the same.
@@ -36,7 +36,7 @@ def test_an_eager_run_is_evaluated_and_classified_from_its_checkpoint(shared_tin
     evaluated = mlp_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only", "--eager"))
     assert evaluated["test_accuracy"] == eager["test_accuracy"]
     test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
-    logits = predict(mlp_mnist.inference, str(tmp_path), test.images)
+    logits = Predictor.from_checkpoint(mlp_mnist.inference, str(tmp_path)).logits(test.images)
     np.testing.assert_allclose(logits, eager["test_logits"], rtol=1e-4, atol=1e-4)
     assert classifiers.run_dir_of("mlp", str(tmp_path)) == str(tmp_path)
 

@@ -12,7 +12,7 @@ import mlp_mnist
 import rnn_mnist
 import softmax_mnist
 from tfmnist.command_line import UsageError
-from tfmnist.evaluation import predict
+from tfmnist.classifiers import Predictor
 from tfmnist.tf1 import tf
 
 SCRIPTS = {"softmax": softmax_mnist, "mlp": mlp_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist}
@@ -58,7 +58,7 @@ def test_restored_checkpoint_gives_the_same_predictions(script, shared_tiny_dir,
     module = SCRIPTS[script]
     trained = module.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "5"))
     test_images = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test.images
-    restored = predict(module.inference, str(tmp_path), test_images)
+    restored = Predictor.from_checkpoint(module.inference, str(tmp_path)).logits(test_images)
     np.testing.assert_allclose(restored, trained["test_logits"], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(restored.argmax(1), trained["test_logits"].argmax(1))
     evaluated = module.main(tiny_flags(shared_tiny_dir, tmp_path, "--eval-only"))

@@ -70,10 +70,10 @@ def readme_python_blocks(section):
 
 
 def cnn_loop_source():
-    """cnn_mnist.main's graph and loop, from the comment above `with tf.Graph()` to
-    `metrics = run.finish()`, dedented to the first line's level."""
+    """cnn_mnist.main's graph and loop, from `with tf.Graph()` to `metrics = run.finish()`,
+    dedented to the first line's level."""
     source = inspect.getsource(cnn_mnist.main)
-    start = source.index("    # In a cluster, the variables are placed")
+    start = source.index("    with tf.Graph().as_default():")
     end = source.index("metrics = run.finish()\n") + len("metrics = run.finish()\n")
     return textwrap.dedent(source[start:end])
 

@@ -65,6 +65,20 @@ def _interrupted_while_loading(kind, error, trace, previous_hook=sys.excepthook)
     os._exit(130)  # at the top level, with nothing to clean up
 
 
-if not _interactive() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+def _started_as_one_of_our_programs():
+    """True in a process that `python cnn_mnist.py` (or another of the project's programs,
+    tools/ included) started: its __main__ is a file of this repository."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path:
+        return False
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.abspath(path)) in (repo, os.path.join(repo, "tools"))
+
+
+# Only the project's own programs are changed: they load this package first of all, seconds
+# before main() runs. Imported anywhere else (a notebook, a test, your own program), the
+# package changes nothing in the process.
+if (_started_as_one_of_our_programs() and not _interactive()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
     signal.signal(signal.SIGINT, _on_sigint)
     sys.excepthook = _interrupted_while_loading

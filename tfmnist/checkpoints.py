@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 
-from tfmnist import rundirs
+from tfmnist import flags, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -38,20 +38,21 @@ class RunCheckpoints:
     def step(self, sess):
         return int(sess.run(self.global_step))
 
-    def restore(self, sess, run_dir, args, evaluator):
+    def restore(self, sess, run_dir, args, evaluator, replicas=1):
         """Restores the last checkpoint in run_dir; returns its path. The checkpoint is
-        checked first, then the flags: --resume needs the run's schedule, --eval-only its
-        model flags (args.schedule_flags, args.model_flags)."""
+        checked first, then the flags: --resume needs the run's schedule (and as many
+        batches a step: replicas), --eval-only its model flags (flags.kinds())."""
         latest(run_dir)
+        schedule_flags, model_flags, older_runs = flags.kinds(args.script)
         if args.resume:
-            check_flags(run_dir, args, args.schedule_flags, "--resume", "training",
-                        "resume with the same values")
-            check_replicas(run_dir, args.task.replicas)
+            check_flags(run_dir, args, schedule_flags, "--resume", "training",
+                        "resume with the same values", older_runs)
+            check_replicas(run_dir, replicas)
             variables, saver = self.variables, self._saver
         else:
-            if args.model_flags:
-                check_flags(run_dir, args, args.model_flags, "--eval-only", "model",
-                            "evaluate with the same values")
+            if model_flags:
+                check_flags(run_dir, args, model_flags, "--eval-only", "model",
+                            "evaluate with the same values", older_runs)
             variables = evaluator.variables(self.variables)
             if not any(variable is self.global_step for variable in variables):
                 variables.append(self.global_step)
@@ -166,11 +167,11 @@ def check_fits(path, variables):
                              % (path, name, saved_shapes[name], shape))
 
 
-def check_flags(run_dir, args, names, action, kind, remedy):
+def check_flags(run_dir, args, names, action, kind, remedy, older_runs=None):
     """Raises UsageError unless the flags `names` have the values the run in run_dir was
     started with (its config.json). The message: "ACTION with other KIND flags than RUN_DIR
     was started with: --flag value (was value), ...; REMEDY"."""
-    saved_flags = rundirs.read_config(run_dir, getattr(args, "older_runs", None))
+    saved_flags = rundirs.read_config(run_dir, older_runs)
 
     def same(flag):
         # Compared as config.json holds them: a tuple of layer sizes comes back as a list.

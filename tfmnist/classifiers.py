@@ -1,5 +1,10 @@
-"""The trained classifiers that classify.py, draw.py and the benchmark ask: which script trains
-each, where its newest run is, and its model rebuilt as that run trained it.
+"""The trained classifiers that classify.py, draw.py, --export, the benchmark and the tests
+ask: which script trains each, where its newest run is, and the one way to load one:
+
+    predictor = classifiers.load("cnn")               # or load("cnn", run_dir)
+    predictor.probabilities(images)                   # [N, 10] for images [N, 784] in [0, 1]
+
+from a run's last checkpoint, or from a SavedModel (export.py).
 
 A model is rebuilt from the flags its run was trained with (the MODEL_FLAGS its script names,
 read from the run's config.json), never from today's defaults: an `mlp_mnist.py --activation
@@ -8,8 +13,13 @@ tanh` run is answered through tanh.
 import functools
 import importlib
 
+import numpy as np
+
 from tfmnist import checkpoints, export, rundirs
 from tfmnist.command_line import UsageError
+from tfmnist.tf1 import error_reason, tf
+
+BATCH_SIZE = 1000  # images a session run classifies at once
 
 SCRIPTS = {"cnn": "cnn_mnist", "rnn": "rnn_mnist", "mlp": "mlp_mnist",
            "softmax": "softmax_mnist"}  # name: the script that trains it
@@ -52,3 +62,80 @@ def inference_of(name, run_dir):
     return functools.partial(module.inference, **{
         flag: tuple(config[flag]) if isinstance(config[flag], list) else config[flag]
         for flag in module.MODEL_FLAGS})
+
+
+def load(name, run_dir=None):
+    """The trained classifier `name` (cnn, ...), as a Predictor: from run_dir (a run, a
+    directory of numbered runs, or a SavedModel's), or the newest run of its script that
+    saved a checkpoint. Raises UsageError, naming the file, for one that cannot be."""
+    run_dir = run_dir_of(name, run_dir)
+    if export.is_saved_model(run_dir):
+        return Predictor.from_saved_model(run_dir, name)
+    return Predictor.from_checkpoint(inference_of(name, run_dir), run_dir, name)
+
+
+class Predictor:
+    """A trained classifier, loaded once into a graph and session of its own, which nothing
+    may add to. Use load() or the two constructors; then probabilities(images).
+
+    images, probabilities_op: the input placeholder [None, 784] and the output [None, 10];
+    logits_op: the logits, where the model is rebuilt from a checkpoint (else None);
+    checkpoint: the checkpoint (or SavedModel) it was loaded from.
+    """
+
+    def __init__(self, name, run_dir):
+        self.name, self.run_dir = name, run_dir
+        self.graph = tf.Graph()
+        self.session = tf.Session(graph=self.graph)
+        self.images = self.probabilities_op = self.logits_op = self.checkpoint = None
+
+    @classmethod
+    def from_checkpoint(cls, inference, run_dir, name=None, finalize=True):
+        """inference (images [batch, 784] -> logits) rebuilt, with run_dir's last checkpoint
+        (finalize=False: the graph stays open, for export.write to add its saver)."""
+        predictor = cls(name, run_dir)
+        with predictor.graph.as_default():
+            predictor.images = tf.placeholder(tf.float32, [None, 784], name="images")
+            predictor.logits_op = inference(predictor.images)
+            predictor.probabilities_op = tf.nn.softmax(predictor.logits_op, name="probabilities")
+            tf.argmax(predictor.logits_op, axis=1, name="classes")  # for a SavedModel
+            predictor.checkpoint = checkpoints.restore(predictor.session, tf.train.Saver(),
+                                                       run_dir, tf.global_variables())
+        if finalize:
+            predictor.graph.finalize()
+        return predictor
+
+    @classmethod
+    def from_saved_model(cls, export_dir, name=None):
+        """The SavedModel in export_dir, with its serving signature (export.SIGNATURE)."""
+        predictor = cls(name, export_dir)
+        try:
+            meta_graph = tf.saved_model.loader.load(
+                predictor.session, [tf.saved_model.tag_constants.SERVING], export_dir)
+        except (RuntimeError, OSError, ValueError, tf.errors.OpError) as e:
+            raise UsageError("cannot load the SavedModel in %s: %s" % (export_dir,
+                                                                        error_reason(e)))
+        signature = meta_graph.signature_def[export.SIGNATURE]
+        predictor.images = predictor.graph.get_tensor_by_name(signature.inputs["images"].name)
+        predictor.probabilities_op = predictor.graph.get_tensor_by_name(
+            signature.outputs["probabilities"].name)
+        predictor.checkpoint = export_dir
+        predictor.graph.finalize()
+        return predictor
+
+    def _run(self, output, images, batch_size):
+        return np.concatenate([
+            self.session.run(output, {self.images: images[start:start + batch_size]})
+            for start in range(0, len(images), batch_size)]) if len(images) else \
+            np.zeros((0, 10), np.float32)
+
+    def probabilities(self, images, batch_size=BATCH_SIZE):
+        """float32 [N, 10] for images float32 [N, 784] in [0, 1]."""
+        return self._run(self.probabilities_op, images, batch_size)
+
+    def logits(self, images, batch_size=BATCH_SIZE):
+        """float32 [N, 10] logits (a model rebuilt from a checkpoint only)."""
+        return self._run(self.logits_op, images, batch_size)
+
+    def close(self):
+        self.session.close()

@@ -24,10 +24,18 @@ def digit_28x28(strokes):
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
 
 
+def prepare(pixels, one_digit=False):
+    """The photo pipeline that classify.py, draw.py and the benchmark share: an image [h, w,
+    channels] in 0..255 -> (its ink map, the 28x28 float32 arrays in [0, 1] MNIST would make
+    of its digits, left to right). one_digit: all the ink is one digit."""
+    strokes = ink_strokes(pixels)
+    return strokes, [digit_28x28(digit)
+                     for digit in ([strokes] if one_digit else split_digits(strokes))]
+
+
 def to_mnist(pixels):
-    """An image [h, w, channels] in 0..255 -> the 28x28 float32 array in [0, 1] MNIST would
-    make of all its ink, taken as one digit."""
-    return digit_28x28(ink_strokes(pixels))
+    """All the ink of an image as one digit, as MNIST would make it (see prepare())."""
+    return prepare(pixels, one_digit=True)[1][0]
 
 
 def center_in_28x28(digit):
@@ -45,4 +53,4 @@ def center_in_28x28(digit):
 
 def to_mnist_digits(pixels):
     """The digits of a number in an image, left to right, each as MNIST would make it."""
-    return [digit_28x28(digit) for digit in split_digits(ink_strokes(pixels))]
+    return prepare(pixels)[1]

@@ -5,7 +5,6 @@
 """
 import numpy as np
 
-from tfmnist import checkpoints
 from tfmnist.tf1 import tf
 
 BATCH_SIZE = 1000  # examples per evaluation batch
@@ -113,22 +112,3 @@ class Reconstruction:
 
     def pictures(self, dataset, outputs):
         return []
-
-
-def predict(inference, run_dir, images, batch_size=BATCH_SIZE):
-    """The logits a trained model gives `images`, restored from the last checkpoint in run_dir.
-
-    Args:
-      inference: a function from images [batch, 784] to logits, such as
-        classifiers.inference_of("cnn", run_dir); it is built afresh in a graph of its own.
-      run_dir: the directory of the run that trained it.
-      images: float32 [N, 784] in [0, 1].
-    Returns:
-      float32 logits [N, 10].
-    """
-    with tf.Graph().as_default():
-        x = tf.placeholder(tf.float32, [None, images.shape[1]], name="x")
-        logits = inference(x)
-        with tf.Session() as sess:
-            checkpoints.restore(sess, tf.train.Saver(), run_dir, tf.global_variables())
-            return run_in_batches(sess, logits, x, images, batch_size)

@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 
-from tfmnist import checkpoints
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -28,10 +27,9 @@ def check_target(export_dir):
                          % export_dir)
 
 
-def write(inference, run_dir, export_dir):
-    """Writes a classifier, trained in run_dir, as a SavedModel in export_dir (new or empty),
-    whole or not at all. inference: its function from images to logits, as its run trained
-    it (classifiers.inference_of)."""
+def write(predictor, export_dir):
+    """Writes a classifier, loaded from its checkpoint (classifiers.load), as a SavedModel
+    in export_dir (new or empty), whole or not at all."""
     check_target(export_dir)
     parent = os.path.dirname(os.path.abspath(export_dir))
     try:
@@ -40,22 +38,17 @@ def write(inference, run_dir, export_dir):
     except OSError as e:
         raise UsageError("--export %s: cannot write there: %s" % (export_dir, e.strerror or e))
     try:
-        with tf.Graph().as_default():
-            images = tf.placeholder(tf.float32, [None, 784], name="images")
-            logits = inference(images)
-            probabilities = tf.nn.softmax(logits, name="probabilities")
-            classes = tf.argmax(logits, axis=1, name="classes")
-            with tf.Session() as sess:
-                checkpoints.restore(sess, tf.train.Saver(), run_dir, tf.global_variables())
-                builder = tf.saved_model.builder.SavedModelBuilder(
-                    os.path.join(staging, "model"))
-                builder.add_meta_graph_and_variables(
-                    sess, [tf.saved_model.tag_constants.SERVING], signature_def_map={
-                        SIGNATURE: tf.saved_model.signature_def_utils.predict_signature_def(
-                            inputs={"images": images},
-                            outputs={"probabilities": probabilities, "classes": classes})},
-                    strip_default_attrs=True)
-                builder.save()
+        with predictor.graph.as_default():
+            classes = predictor.graph.get_operation_by_name("classes").outputs[0]
+            builder = tf.saved_model.builder.SavedModelBuilder(os.path.join(staging, "model"))
+            builder.add_meta_graph_and_variables(
+                predictor.session, [tf.saved_model.tag_constants.SERVING], signature_def_map={
+                    SIGNATURE: tf.saved_model.signature_def_utils.predict_signature_def(
+                        inputs={"images": predictor.images},
+                        outputs={"probabilities": predictor.probabilities_op,
+                                 "classes": classes})},
+                strip_default_attrs=True)
+            builder.save()
         if os.path.isdir(export_dir):
             os.rmdir(export_dir)  # empty: checked above
         os.replace(os.path.join(staging, "model"), export_dir)
@@ -65,26 +58,3 @@ def write(inference, run_dir, export_dir):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return export_dir
-
-
-class Loaded:
-    """A SavedModel loaded into a session of its own; probabilities(images) answers."""
-
-    def __init__(self, export_dir):
-        self.graph = tf.Graph()
-        self.session = tf.Session(graph=self.graph)
-        try:
-            meta_graph = tf.saved_model.loader.load(
-                self.session, [tf.saved_model.tag_constants.SERVING], export_dir)
-        except (RuntimeError, OSError, tf.errors.OpError) as e:
-            raise UsageError("cannot load the SavedModel in %s: %s" % (export_dir,
-                                                                        error_reason(e)))
-        signature = meta_graph.signature_def[SIGNATURE]
-        self.images = self.graph.get_tensor_by_name(signature.inputs["images"].name)
-        self.output = self.graph.get_tensor_by_name(signature.outputs["probabilities"].name)
-        self.checkpoint = export_dir
-        self.graph.finalize()
-
-    def probabilities(self, images):
-        """[N, 10] for images float32 [N, 784] in [0, 1]."""
-        return self.session.run(self.output, {self.images: images})

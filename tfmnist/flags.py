@@ -4,17 +4,16 @@ the number of steps, the session's threads.
     parser = flags.make_parser(__file__, "A CNN on MNIST", epochs=4, batch_size=100,
                                learning_rate=1e-3)
     parser.add_argument("--keep-prob", ...)          # the script's own flags
-    args = flags.parse_args(parser, argv, schedule_flags=("keep_prob",))
+    args = flags.parse_args(parser, argv)            # checked (see kinds())
     mnist = flags.load_data(args)
 """
 import argparse
+import importlib
 import math
 import os
 
-import numpy as np
-
 import input_data
-from tfmnist import distributed, rundirs
+from tfmnist import rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import tf
 
@@ -107,38 +106,13 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
                         help="steps between progress lines")
     parser.add_argument("--threads", type=thread_count, default=0,
                         help="CPU threads for TensorFlow's ops (0: one per core)")
-    cluster = parser.add_argument_group(
-        "a cluster", "train as one task of a cluster, on TensorFlow's distributed runtime (or "
-        "name the cluster in TF_CONFIG; cluster.py starts one on this machine)")
-    cluster.add_argument("--ps-hosts", metavar="HOST:PORT,...",
-                         help="the parameter servers, which hold the variables")
-    cluster.add_argument("--worker-hosts", metavar="HOST:PORT,...",
-                         help="the workers, which train; the first is the chief")
-    cluster.add_argument("--job-name", help="this task's job: ps or worker")
-    cluster.add_argument("--task-index", type=non_negative_int, default=None,
-                         help="this task's number in its job (default 0)")
-    cluster.add_argument("--sync-replicas", action="store_true",
-                         help="each step averages one gradient from every worker (default: "
-                              "each worker updates the variables as it goes)")
-    cluster.add_argument("--task-timeout", type=positive_float, default=60.0,
-                         help="seconds a task waits for another before giving up")
-    cluster.add_argument("--trusted-network", action="store_true",
-                         help="allow hosts other than this machine: TensorFlow's servers "
-                              "have no authentication, so only on a private network")
     parser.set_defaults(script=os.path.splitext(os.path.basename(script))[0])
     return parser
 
 
-def parse_args(parser, argv=None, schedule_flags=(), model_flags=(), older_runs=None):
-    """parser.parse_args(argv), with the checks no single flag can make.
-
-    schedule_flags: the script's own flags that shape training, which --resume must not see
-    change (the common ones are in SCHEDULE_FLAGS).
-    model_flags: the flags that shape the model itself (its inference()'s keyword arguments):
-    --eval-only, classify.py and draw.py rebuild the model with the values its run had.
-    older_runs: {flag: value} for flags added since the first runs: the value a run whose
-    config.json does not name the flag was trained with (--resume continues it so).
-    """
+def parse_args(parser, argv=None, adopt=True):
+    """parser.parse_args(argv), with the checks no single flag can make; with --resume or
+    --eval-only, the flags the run remembers (adopt: see adopt_run_flags())."""
     args = parser.parse_args(argv)
     if args.resume and args.eval_only:
         parser.error("--resume and --eval-only cannot be used together")
@@ -146,30 +120,31 @@ def parse_args(parser, argv=None, schedule_flags=(), model_flags=(), older_runs=
                          or getattr(args, "export", None)):
         parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only, "
                      "--run-dir or --export")
-    args.model_flags = tuple(model_flags)
-    args.older_runs = dict(older_runs or {})
-    args.schedule_flags = SCHEDULE_FLAGS + tuple(schedule_flags) + args.model_flags
-    args.task = distributed.task_of(args, os.environ)
-    if args.task.is_ps:
-        return args  # a ps holds variables: it trains nothing and writes no run
-    if args.resume or args.eval_only:
-        try:
-            _adopt_run_flags(parser, argv, args)
-        except UsageError:
-            if args.task.is_chief:
-                raise  # another worker may be on a machine without the run
-    if not args.task.is_chief:
-        # Each worker draws its own batches, and its own dropout. (The validation set, the
-        # first --validation-size images, is the same for all.)
-        args.seed = int(np.random.SeedSequence([args.seed, args.task.index]).generate_state(1)[0]
-                        % 2 ** 31)
+    if adopt and (args.resume or args.eval_only):
+        adopt_run_flags(parser, argv, args)
     return args
+
+
+def kinds(script):
+    """(schedule flags, model flags, older runs) of a training script (cnn_mnist), from its
+    module's constants:
+    - SCHEDULE_FLAGS: its own flags that shape training, which --resume must not see change
+      (the common ones are in SCHEDULE_FLAGS here);
+    - MODEL_FLAGS: those that shape the model itself (its inference()'s keyword arguments):
+      --eval-only, classify.py and draw.py rebuild the model with the values its run had;
+    - OLDER_RUNS: {flag: value} for flags added since the first runs: the value a run whose
+      config.json does not name the flag was trained with (--resume continues it so).
+    """
+    module = importlib.import_module(script)
+    model_flags = tuple(getattr(module, "MODEL_FLAGS", ()))
+    return (SCHEDULE_FLAGS + tuple(getattr(module, "SCHEDULE_FLAGS", ())) + model_flags,
+            model_flags, dict(getattr(module, "OLDER_RUNS", {})))
 
 
 _UNSET = object()  # a flag's value before the command line sets it
 
 
-def _adopt_run_flags(parser, argv, args):
+def adopt_run_flags(parser, argv, args):
     """A run remembers what it was: --resume takes the flags of the schedule, --eval-only
     those of the model, from the run's config.json where the command line does not give
     them. (One given with another value is refused when the run is restored.)"""
@@ -178,8 +153,9 @@ def _adopt_run_flags(parser, argv, args):
     run_dir, _ = find_run_dir(args)
     if not os.path.exists(os.path.join(run_dir, rundirs.CONFIG_FILE)):
         return  # restoring names what is missing
-    saved = rundirs.read_config(run_dir, args.older_runs)
-    flags = args.schedule_flags if args.resume else args.model_flags
+    schedule_flags, model_flags, older_runs = kinds(args.script)
+    saved = rundirs.read_config(run_dir, older_runs)
+    flags = schedule_flags if args.resume else model_flags
     given = parser.parse_args(argv, argparse.Namespace(**{flag: _UNSET for flag in flags}))
     for flag in flags:
         if getattr(given, flag) is _UNSET and flag in saved:
@@ -189,8 +165,8 @@ def _adopt_run_flags(parser, argv, args):
             setattr(args, flag, tuple(value) if isinstance(value, list) else value)
 
 
-def load_data(args):
-    """The MNIST sets from --data-dir, shuffled by --seed."""
+def load_data(args, replicas=1):
+    """The MNIST sets from --data-dir, shuffled by --seed (replicas: see total_steps)."""
     try:
         mnist = input_data.read_data_sets(args.data_dir, validation_size=args.validation_size,
                                           seed=args.seed)
@@ -203,9 +179,9 @@ def load_data(args):
     if args.batch_size > mnist.train.num_examples:
         raise UsageError("--batch-size %d is larger than the training set (%d examples)"
                          % (args.batch_size, mnist.train.num_examples))
-    if total_steps(args, mnist) > MAX_STEPS:
+    if total_steps(args, mnist, replicas) > MAX_STEPS:
         raise UsageError("--epochs %g is %d steps of %d, more than 10^9"
-                         % (args.epochs, total_steps(args, mnist), args.batch_size))
+                         % (args.epochs, total_steps(args, mnist, replicas), args.batch_size))
     return mnist
 
 
@@ -227,16 +203,14 @@ def dense_parameters(sizes):
     return sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
 
 
-def total_steps(args, mnist):
-    """The number of training steps: --steps, or --epochs passes over the training set.
-    (With --sync-replicas, a step trains on a batch from each worker.)"""
-    replicas = getattr(args, "task", distributed.ALONE).replicas  # demos make their own args
+def total_steps(args, mnist, replicas=1):
+    """The number of training steps: --steps, or --epochs passes over the training set
+    (replicas: the batches a step trains; in a synchronous cluster, one from each worker)."""
     return args.steps or max(1, math.ceil(args.epochs * mnist.train.num_examples
                                           / (args.batch_size * replicas)))
 
 
 def session_config(args):
-    """Session options for these small models on a CPU (and a cluster's, in one)."""
-    config = tf.ConfigProto(intra_op_parallelism_threads=args.threads,
-                            inter_op_parallelism_threads=args.threads)
-    return getattr(args, "task", distributed.ALONE).session_config(config)
+    """Session options for these small models on a CPU: --threads."""
+    return tf.ConfigProto(intra_op_parallelism_threads=args.threads,
+                          inter_op_parallelism_threads=args.threads)

@@ -18,17 +18,15 @@ and saves; Run says *how*:
         metrics = run.finish()
 
 With --no-save it writes nothing: no run directory, checkpoints, logs or pictures.
-
-In a cluster (distributed.py), the steps are the global step's: each worker's loop sees the
-steps it trains, while the others train theirs. Only the chief, worker 0, restores, writes and
-evaluates; the loop of another worker runs the same code, and those calls do nothing there.
+(distributed_mnist.py trains the same models across machines: tfmnist/cluster.py's
+WorkerRun is this Run, as one worker of a cluster sees it.)
 """
 import math
 import os
 import threading
 import time
 
-from tfmnist import checkpoints, classifiers, distributed, export, flags, image_files, rundirs
+from tfmnist import checkpoints, classifiers, export, flags, image_files, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -43,24 +41,23 @@ class Run:
     (evaluation.Classifier or Reconstruction); the learning rate to log, if it changes; what a
     checkpoint holds and the step counter, if not the graph's variables and global step.
     """
+    replicas = 1  # the batches a step trains (a synchronous cluster's: one from each worker)
+    writes = True  # this process writes the run (a cluster's workers but the chief: no)
+    who = ""  # what starts its progress lines (a cluster's worker: "worker 1: ")
 
     def __init__(self, args, sess, mnist, evaluator, learning_rate=None, variables=None,
                  global_step=None):
         self.args, self.sess, self.mnist, self.evaluator = args, sess, mnist, evaluator
-        self.task, self.is_chief = args.task, args.task.is_chief  # alone: the chief
         self._learning_rate = learning_rate
         self._tag = evaluator.metric.replace(" ", "_")
         self._checkpoints = checkpoints.RunCheckpoints(variables, global_step)
-        self.restoring = (args.resume or args.eval_only) and self.is_chief
-        self.total_steps = flags.total_steps(args, mnist)
+        self.restoring = (args.resume or args.eval_only) and self.writes
+        self.total_steps = flags.total_steps(args, mnist, self.replicas)
         self.start_step = 0
         self.run_dir = self.checkpoint_path = self.validation_figure = None
         self._saved_step = None
         self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every,
-                                 args.task.replicas)
-        self.task.prepare()
-        if not self.task.alone:  # the script's sess.run too (see Task.retrying)
-            sess.run = self.task.retrying(sess.run)
+                                 self.replicas)
         # The loop's questions and its record, answered by the progress.
         self.record, self.log_due = self.progress.record, self.progress.log_due
         self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
@@ -69,29 +66,19 @@ class Run:
         self._output = NO_WRITER  # what the run writes besides checkpoints: see steps()
 
     def __enter__(self):
-        self.task.wait_for_cluster()  # a cluster's ps tasks answer
-        if getattr(self.args, "export", None) and self.is_chief:
+        if self.writes and getattr(self.args, "export", None):
             export.check_target(self.args.export)  # before training, not after
-        if not self.args.no_save and self.is_chief:  # the chief writes the run
-            self.run_dir, self._lock = open_run_dir(self.args)
+        if self.writes and not self.args.no_save:
+            self.run_dir, self._lock = open_run_dir(self.args, self.replicas)
         return self
 
     def __exit__(self, exc_type, exc, traceback):
-        if isinstance(exc, KeyboardInterrupt) and self.is_chief:
+        if isinstance(exc, KeyboardInterrupt) and self.writes:
             exc.checkpoint = self.checkpoint_path  # for the command's last line
-        explained = None  # which task failed, in one line (before close() stops the sync)
-        if isinstance(exc, tf.errors.OpError) and not self.task.alone:
-            explained = self.task.explain(exc)
-        self.close(finished=exc is None)
-        if explained is not None:
-            raise explained from None
+        self.close()
 
-    def close(self, finished=False):
-        """Ends the run's writing; finished: it ended well, so a cluster's ps tasks are told
-        that this worker is done."""
-        if finished:
-            self.task.finish(self.sess)
-        self.task.close()
+    def close(self):
+        """Ends the run's writing, and releases its directory."""
         self._output.close()
         self._output = NO_WRITER
         if self._lock is not None:
@@ -104,12 +91,11 @@ class Run:
         """Restores the run's last checkpoint, refusing one that another model or, to
         resume, another schedule wrote (see checkpoints.RunCheckpoints.restore)."""
         self.checkpoint_path = self._checkpoints.restore(self.sess, self.run_dir, self.args,
-                                                         self.evaluator)
+                                                         self.evaluator, self.replicas)
 
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
         args = self.args
-        self.task.start(self.sess)  # the workers other than the chief wait for it
         self.start_step = self._checkpoints.step(self.sess)
         if args.eval_only:
             self.total_steps = self.start_step
@@ -120,8 +106,7 @@ class Run:
                                          else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
             self.mnist.train.skip(self.start_step * args.batch_size)
-        self.progress.start(self.start_step, self.total_steps, self.run_dir,
-                            "" if self.task.alone else self.task.name + ": ")
+        self.progress.start(self.start_step, self.total_steps, self.run_dir, self.who)
         return self._numbered_steps()
 
     def _numbered_steps(self):
@@ -129,9 +114,11 @@ class Run:
         while step <= self.total_steps:
             yield step
             self.progress.previous_step = step
-            step = self.task.next_step(self.sess, step, self._checkpoints.global_step)
-            if step <= self.total_steps:  # (the others may end once the last step is done)
-                self.task.check_workers()
+            step = self.next_step(step)
+
+    def next_step(self, step):
+        """The step after `step` (a cluster's worker: the one after the global step)."""
+        return step + 1
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
@@ -140,7 +127,7 @@ class Run:
 
     def validate(self, step):
         """Evaluates the validation set (if there is one), prints and logs the figure."""
-        if self.mnist.validation.num_examples and self.is_chief:
+        if self.mnist.validation.num_examples and self.writes:
             pause = time.perf_counter()
             self.validation_figure, _ = self.evaluator.evaluate(self.sess, self.mnist.validation)
             self.progress.paused(pause)
@@ -154,46 +141,42 @@ class Run:
         if self.run_dir is None:
             return
         pause = time.perf_counter()
-        with self.task.explaining():  # in a cluster, the variables come from the ps tasks
-            self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
-                                                          self.checkpoint_path is not None)
+        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
+                                                      self.checkpoint_path is not None)
         self._saved_step = step
         self.progress.paused(pause)
 
+    def speed(self):
+        """(steps trained here, their seconds, images a second)."""
+        trained, seconds = len(self.losses), self.progress.train_seconds
+        return trained, seconds, (trained * self.args.batch_size / max(seconds, 1e-9)
+                                  if trained else None)
+
     def finish(self):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
-        picture of the training curves, and returns them. (A cluster's other workers only
-        say what they trained.)"""
-        trained, seconds = len(self.losses), self.progress.train_seconds
-        images_per_s = trained * self.args.batch_size / max(seconds, 1e-9) if trained else None
-        global_step, cluster_figures = self.start_step + trained, {}
-        if not self.task.alone:
-            global_step = self.task.training_ended(self.sess, self._checkpoints.global_step,
-                                                   trained, seconds, images_per_s)
-            if not self.is_chief:
-                return {"global_step": global_step, "train_seconds": seconds,
-                        "train_images_per_s": images_per_s, "losses": self.losses}
-            if self._saved_step != global_step:  # another worker trained the last steps
-                self.save(global_step)
-            cluster_figures = distributed.cluster_figures(
-                self.task, global_step - self.start_step, self.args.batch_size, seconds)
-        if trained and self.task.alone:
+        picture of the training curves, and returns them."""
+        trained, seconds, images_per_s = self.speed()
+        if trained:
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path))
         else:
-            print("%s checkpoint %s" % ("the last" if trained else "evaluating",
-                                        self.checkpoint_path))
+            print("evaluating checkpoint %s" % self.checkpoint_path)
+        return self.test(self.start_step + trained)
+
+    def test(self, global_step, **more_figures):
+        """The end of finish(): the test set's figures, written and returned."""
+        trained, seconds, images_per_s = self.speed()
         test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
         figures = dict({"test_" + self._tag: test_figure,
                         "validation_" + self._tag: self.validation_figure,
                         "global_step": global_step, "train_seconds": seconds,
                         "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
                         "run_dir": self.run_dir, "progress": self.progress.lines,
-                        "validations": self.validations}, **cluster_figures)
+                        "validations": self.validations}, **more_figures)
         self._output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
                              self.losses, self.evaluator.metric, "%s, run %s: steps %d to %d" % (
                                  self.args.script, os.path.basename(self.run_dir or ""),
-                                 self.start_step, figures["global_step"]), self.start_step)
+                                 self.start_step, global_step), self.start_step)
         print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
         if getattr(self.args, "export", None):  # --export DIR
             export_run(self.args.script, self.run_dir, self.args.export)
@@ -375,20 +358,26 @@ NO_WRITER = _NoWriter()
 
 def export_run(script, run_dir, target):
     """Writes the model a run trained as a SavedModel in target (see export.py)."""
-    inference = classifiers.inference_of(classifiers.name_of(script), run_dir)
-    print("SavedModel: %s" % export.write(inference, run_dir, target))
+    name = classifiers.name_of(script)
+    predictor = classifiers.Predictor.from_checkpoint(classifiers.inference_of(name, run_dir),
+                                                      run_dir, name, finalize=False)
+    try:
+        print("SavedModel: %s" % export.write(predictor, target))
+    finally:
+        predictor.close()
 
 
-def open_run_dir(args):
+def open_run_dir(args, replicas=1):
     """(the run directory, its Lock or None): the directory found for the flags, locked to
-    train in (not to evaluate), with config.json written for a new run."""
+    train in (not to evaluate), with config.json written for a new run (replicas: the
+    batches a step trains)."""
     run_dir, created = find_run_dir(args)
     lock = None
     try:
         if not args.eval_only:
             lock = rundirs.claim(run_dir, fresh=not args.resume, created=created)
         if not (args.resume or args.eval_only):
-            rundirs.write_json(run_dir, rundirs.CONFIG_FILE, config_of(args))
+            rundirs.write_json(run_dir, rundirs.CONFIG_FILE, config_of(args, replicas))
     except BaseException:
         if lock is not None:
             rundirs.remove_unsaved_run(run_dir, lock)
@@ -420,12 +409,11 @@ def find_run_dir(args):
     return newest, False
 
 
-def config_of(args):
-    """The flags worth keeping beside a run's checkpoints: all but bookkeeping; and the
-    batches a step trains (with --sync-replicas, one from each worker), which --resume must
-    find the same (checkpoints.check_replicas)."""
+def config_of(args, replicas=1):
+    """The flags worth keeping beside a run's checkpoints: all but what says how to start
+    (--resume, --eval-only, --no-save); and the batches a step trains (with --sync-replicas,
+    one from each worker), which --resume must find the same (checkpoints.check_replicas)."""
     config = {name: value for name, value in vars(args).items()
-              if name not in ("schedule_flags", "model_flags", "older_runs", "resume",
-                              "eval_only", "no_save", "task")}
-    config["replicas"] = args.task.replicas
+              if name not in ("resume", "eval_only", "no_save")}
+    config["replicas"] = replicas
     return config

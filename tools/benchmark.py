@@ -43,7 +43,7 @@ REPO_DIR = os.path.dirname(TOOLS_DIR)
 sys.path[:0] = [REPO_DIR, TOOLS_DIR]  # the project's modules, and photos.py and strokes.py
 
 import input_data  # noqa: E402
-from tfmnist import distributed, flags, rundirs  # noqa: E402
+from tfmnist import flags, rundirs  # noqa: E402
 from tfmnist.command_line import run_main  # noqa: E402
 
 # Each model: its script, and the flags that pick it (the defaults otherwise).
@@ -134,10 +134,9 @@ def cnn_on_arrays(images, run_dir=None):
     """(the CNN's run directory, its answers for images [N, 784] as arrays); run_dir: the
     CNN's run (default: the newest in runs/cnn_mnist/ with a checkpoint)."""
     from tfmnist import classifiers
-    from tfmnist.evaluation import predict
 
     run_dir = classifiers.run_dir_of("cnn", run_dir)
-    return run_dir, predict(classifiers.inference_of("cnn", run_dir), run_dir, images).argmax(1)
+    return run_dir, classifiers.load("cnn", run_dir).probabilities(images).argmax(1)
 
 
 def classify_png(count, run_dir=None):
@@ -206,14 +205,13 @@ def photo_accuracy(count, run_dir=None, split="test"):
     arrays."""
     import photos
     from tfmnist import classifiers, image_files
-    from tfmnist.digits import to_mnist
-    from tfmnist.evaluation import predict
+    from tfmnist.digits import prepare
 
     digits = getattr(input_data.read_data_sets(download=False), split)
     chosen = np.random.default_rng(0).choice(digits.num_examples, count, replace=False)
     arrays, labels = digits.images[chosen], digits.labels[chosen]
     run_dir, on_arrays = cnn_on_arrays(arrays, run_dir)
-    inference = classifiers.inference_of("cnn", run_dir)
+    predictor = classifiers.load("cnn", run_dir)  # as classify.py loads it
     print("CNN (%s) on %d %s digits: %.1f%% as arrays" % (run_dir, count, split,
                                                          100 * (on_arrays == labels).mean()))
     right = []
@@ -221,41 +219,39 @@ def photo_accuracy(count, run_dir=None, split="test"):
         prepared = []
         for jpeg in photos.render(kind, arrays):
             try:
-                prepared.append(to_mnist(image_files.decode(jpeg)))
+                prepared.append(prepare(image_files.decode(jpeg), one_digit=True)[1][0])
             except image_files.ImageError:
                 prepared.append(np.zeros((28, 28), np.float32))  # counted as wrong below
-        predicted = predict(inference, run_dir,
-                                         np.reshape(prepared, (count, 784))).argmax(1)
+        predicted = predictor.probabilities(np.reshape(prepared, (count, 784))).argmax(1)
         right.append(predicted == labels)
         print("  %-14s %.1f%%" % (kind, 100 * right[-1].mean()), flush=True)
     # Numbers: the same digits, 2 to 4 a photo, and rows of 5 to 12 small ones, read
     # through classify's splitting.
     for kind, rendered in ((photos.NUMBER_KIND, photos.render_numbers(arrays)),
                            (photos.ROW_KIND, photos.render_rows(arrays))):
-        right.append(numbers_read(kind, rendered, labels, inference, run_dir))
+        right.append(numbers_read(kind, rendered, labels, predictor))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
     print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
 
 
-def numbers_read(kind, rendered, labels, inference, run_dir):
+def numbers_read(kind, rendered, labels, predictor):
     """Reads photos of numbers [(JPEG bytes, digits shown)] made from digits with `labels`
     in order; prints the share read and returns which digits were read right. A digit is
     right when its photo splits into as many digits as it shows, and its own reads right:
     in place."""
     from tfmnist import image_files
-    from tfmnist.digits import to_mnist_digits
-    from tfmnist.evaluation import predict
+    from tfmnist.digits import prepare
 
     numbers, start = [], 0  # (first digit's index, digits shown, the 28x28s read)
     for jpeg, shown in rendered:
         try:
-            read = to_mnist_digits(image_files.decode(jpeg))
+            read = prepare(image_files.decode(jpeg))[1]  # classify.py's pipeline
         except image_files.ImageError:
             read = []
         numbers.append((start, shown, read))
         start += shown
     read = [digit for _, _, digits in numbers for digit in digits]
-    predicted = predict(inference, run_dir, np.reshape(read, (len(read), 784))).argmax(1)
+    predicted = predictor.probabilities(np.reshape(read, (len(read), 784))).argmax(1)
     digits_right, position = np.zeros(len(labels), bool), 0
     for start, shown, digits in numbers:
         if len(digits) == shown:
@@ -340,8 +336,8 @@ def cluster_runs(models, workers=2, script_args=()):
             flags_given = [*model_flags, *script_args, "--run-dir", run_dir]
             command = [os.path.join(REPO_DIR, script), *flags_given]
             if extra is not None:
-                command = [os.path.join(REPO_DIR, "cluster.py"), script, "--ps", "1",
-                           "--workers", str(workers), "--", *flags_given, *extra]
+                command = [os.path.join(REPO_DIR, "cluster.py"), model.split("-")[0],
+                           "--ps", "1", "--workers", str(workers), "--", *flags_given, *extra]
             start = time.perf_counter()
             result = subprocess.run([sys.executable, *command], capture_output=True, text=True,
                                     cwd=REPO_DIR)
@@ -374,12 +370,12 @@ def profile(batch_size, chains, steps=30, traced_steps=5):
         x = tf.placeholder(tf.float32, [None, 784])
         y_ = tf.placeholder(tf.int64, [None])
         loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
-        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0, distributed.ALONE)
+        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
         rng = np.random.default_rng(0)
         feed = {x: rng.random((batch_size, 784), dtype=np.float32),
                 y_: rng.integers(0, 10, batch_size)}
         config = flags.session_config(  # as the script
-            argparse.Namespace(threads=0, task=distributed.ALONE))
+            argparse.Namespace(threads=0))
         with tf.Session(config=config) as sess:
             sess.run(tf.global_variables_initializer())
             for _ in range(10):
