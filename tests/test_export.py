@@ -86,7 +86,7 @@ def test_classify_and_draw_read_an_export(shared_tiny_dir, tmp_path):
     models, _ = draw.load_models({"softmax": export_dir})
     digit = np.zeros((28, 28), np.float32)
     digit[4:24, 12:16] = 1.0
-    assert models["softmax"].classify(digit).shape == (10,)
+    assert models["softmax"].probabilities(digit.reshape(1, 784))[0].shape == (10,)
 
 
 def test_an_export_never_overwrites_or_is_left_half_written(shared_tiny_dir, tmp_path):

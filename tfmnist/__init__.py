@@ -8,12 +8,13 @@ Training (what every lesson script's loop calls):
     checkpoints   saving the newest few, finding the last, restoring into the right model
     rundirs       run directories: numbered runs, the lock, config.json, metrics.json
     command_line  one-line errors and exit codes for every program
-    distributed   one task of a cluster: ps or worker, TF_CONFIG, placement, sync replicas
+    distributed   distributed_mnist.py's task of a cluster: its flags and checks, a ps task's
+                  life, a worker's Run
     pictures      the pictures a run draws (matplotlib)
 
 Reading your own digits (classify.py, draw.py):
-    classifiers       which script trains each model, rebuilt as its run trained it
-    export            a trained classifier as a SavedModel, and loading one
+    classifiers       which script trains each model, and the one loader of a trained one
+    export            a trained classifier written as a SavedModel
     image_files       image files in and out, within bounds (Pillow)
     ink               a photo or drawing -> its ink, the paper's light taken out
     number_splitting  a number written in a row -> its digits

@@ -463,7 +463,7 @@ class WorkerRun(training.Run):
         return figures
 
     def _finish(self):
-        trained, seconds, images_per_s = self.speed()
+        trained, seconds, images_per_s = self.progress.speed()
         print("%s trained %d steps in %.1f s (%.0f images/s)" % (
             self.task.name, trained, seconds, images_per_s or 0), flush=True)
         global_step = int(self._run(self._checkpoints.global_step))
@@ -478,5 +478,5 @@ class WorkerRun(training.Run):
         print("the cluster: %d workers, %s, %.0f images/s" % (
             self.task.workers, "synchronous" if self.task.sync else "asynchronous",
             cluster_images_per_s), flush=True)
-        return self.test(global_step, cluster_images_per_s=cluster_images_per_s,
-                         cluster=self.task.cluster, sync_replicas=self.task.sync)
+        return training.test(self, global_step, cluster_images_per_s=cluster_images_per_s,
+                             cluster=self.task.cluster, sync_replicas=self.task.sync)

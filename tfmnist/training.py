@@ -48,22 +48,19 @@ class Run:
     def __init__(self, args, sess, mnist, evaluator, learning_rate=None, variables=None,
                  global_step=None):
         self.args, self.sess, self.mnist, self.evaluator = args, sess, mnist, evaluator
-        self._learning_rate = learning_rate
-        self._tag = evaluator.metric.replace(" ", "_")
+        self._learning_rate, self._tag = learning_rate, evaluator.metric.replace(" ", "_")
         self._checkpoints = checkpoints.RunCheckpoints(variables, global_step)
         self.restoring = (args.resume or args.eval_only) and self.writes
         self.total_steps = flags.total_steps(args, mnist, self.replicas)
         self.start_step = 0
-        self.run_dir = self.checkpoint_path = self.validation_figure = None
-        self._saved_step = None
+        self.run_dir = self.checkpoint_path = self.validation_figure = self._saved_step = None
         self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every,
                                  self.replicas)
         # The loop's questions and its record, answered by the progress.
         self.record, self.log_due = self.progress.record, self.progress.log_due
         self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
         self.validations = []  # {step, metric: value} at each validation
-        self._lock = None
-        self._output = NO_WRITER  # what the run writes besides checkpoints: see steps()
+        self._lock, self.output = None, NO_WRITER  # what it writes besides checkpoints: steps()
 
     def __enter__(self):
         if self.writes and getattr(self.args, "export", None):
@@ -73,14 +70,11 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, traceback):
+        """Ends the run's writing, and releases its directory."""
         if isinstance(exc, KeyboardInterrupt) and self.writes:
             exc.checkpoint = self.checkpoint_path  # for the command's last line
-        self.close()
-
-    def close(self):
-        """Ends the run's writing, and releases its directory."""
-        self._output.close()
-        self._output = NO_WRITER
+        self.output.close()
+        self.output = NO_WRITER
         if self._lock is not None:
             if not (self.args.resume or self.checkpoint_path):
                 rundirs.remove_unsaved_run(self.run_dir, self._lock)
@@ -102,7 +96,7 @@ class Run:
         if self.start_step < self.total_steps:
             if self.run_dir is not None:
                 self._checkpoints.check_free_space(self.run_dir)
-                self._output = RunWriter(self.run_dir, None if self.restoring
+                self.output = RunWriter(self.run_dir, None if self.restoring
                                          else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
             self.mnist.train.skip(self.start_step * args.batch_size)
@@ -116,14 +110,12 @@ class Run:
             self.progress.previous_step = step
             step = self.next_step(step)
 
-    def next_step(self, step):
-        """The step after `step` (a cluster's worker: the one after the global step)."""
-        return step + 1
+    next_step = staticmethod(lambda step: step + 1)  # a cluster's worker: after the global step
 
     def log_progress(self, step, batch_accuracy=None):
         """Prints and logs the mean loss of the steps since the last line, and the speed."""
         rate = None if self._learning_rate is None else self.sess.run(self._learning_rate)
-        self._output.scalars(self.progress.line(step, batch_accuracy, rate), step)
+        self.output.scalars(self.progress.line(step, batch_accuracy, rate), step)
 
     def validate(self, step):
         """Evaluates the validation set (if there is one), prints and logs the figure."""
@@ -134,7 +126,7 @@ class Run:
             print("validation %s %.4f" % (self.evaluator.metric, self.validation_figure),
                   flush=True)
             self.validations.append({"step": step, self.evaluator.metric: self.validation_figure})
-            self._output.scalars({"%s/validation" % self._tag: self.validation_figure}, step)
+            self.output.scalars({"%s/validation" % self._tag: self.validation_figure}, step)
 
     def save(self, step):
         """Writes a checkpoint of this step (with --no-save, nothing)."""
@@ -146,47 +138,42 @@ class Run:
         self._saved_step = step
         self.progress.paused(pause)
 
-    def speed(self):
-        """(steps trained here, their seconds, images a second)."""
-        trained, seconds = len(self.losses), self.progress.train_seconds
-        return trained, seconds, (trained * self.args.batch_size / max(seconds, 1e-9)
-                                  if trained else None)
-
     def finish(self):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
         picture of the training curves, and returns them."""
-        trained, seconds, images_per_s = self.speed()
+        trained, seconds, images_per_s = self.progress.speed()
         if trained:
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path))
         else:
             print("evaluating checkpoint %s" % self.checkpoint_path)
-        return self.test(self.start_step + trained)
-
-    def test(self, global_step, **more_figures):
-        """The end of finish(): the test set's figures, written and returned."""
-        trained, seconds, images_per_s = self.speed()
-        test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
-        figures = dict({"test_" + self._tag: test_figure,
-                        "validation_" + self._tag: self.validation_figure,
-                        "global_step": global_step, "train_seconds": seconds,
-                        "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
-                        "run_dir": self.run_dir, "progress": self.progress.lines,
-                        "validations": self.validations}, **more_figures)
-        self._output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
-                             self.losses, self.evaluator.metric, "%s, run %s: steps %d to %d" % (
-                                 self.args.script, os.path.basename(self.run_dir or ""),
-                                 self.start_step, global_step), self.start_step)
-        print("test %s: %.4f" % (self.evaluator.metric, test_figure), flush=True)
-        if getattr(self.args, "export", None):  # --export DIR
-            export_run(self.args.script, self.run_dir, self.args.export)
-        return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
-                                                    test_outputs})
+        return test(self, self.start_step + trained)
 
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
         Only a run that trains writes: --eval-only and --no-save leave no picture."""
-        self._output.picture(name, png, self.start_step + len(self.losses))
+        self.output.picture(name, png, self.start_step + len(self.losses))
+
+
+def test(run, global_step, **more_figures):
+    """The end of Run.finish(): the test set's figures, written with the run's pictures and
+    returned (more_figures: a cluster's, say)."""
+    trained, seconds, images_per_s = run.progress.speed()
+    test_figure, test_outputs = run.evaluator.evaluate(run.sess, run.mnist.test)
+    tag = run.evaluator.metric.replace(" ", "_")
+    figures = dict({"test_" + tag: test_figure, "validation_" + tag: run.validation_figure,
+                    "global_step": global_step, "train_seconds": seconds,
+                    "train_images_per_s": images_per_s, "checkpoint": run.checkpoint_path,
+                    "run_dir": run.run_dir, "progress": run.progress.lines,
+                    "validations": run.validations}, **more_figures)
+    run.output.results(figures, run.evaluator.pictures(run.mnist.test, test_outputs),
+                       run.losses, run.evaluator.metric, "%s, run %s: steps %d to %d" % (
+                           run.args.script, os.path.basename(run.run_dir or ""),
+                           run.start_step, global_step), run.start_step)
+    print("test %s: %.4f" % (run.evaluator.metric, test_figure), flush=True)
+    if getattr(run.args, "export", None):  # --export DIR
+        export_run(run.args.script, run.run_dir, run.args.export)
+    return dict(figures, losses=run.losses, **{"test_" + run.evaluator.outputs: test_outputs})
 
 
 class Progress:
@@ -261,6 +248,12 @@ class Progress:
         self._interval_first_loss = len(self.losses)
         self._interval_start = time.perf_counter()
         return scalars
+
+    def speed(self):
+        """(steps trained, their seconds, images a second)."""
+        trained, seconds = len(self.losses), self.train_seconds
+        return trained, seconds, (trained * self.batch_size / max(seconds, 1e-9)
+                                  if trained else None)
 
     def paused(self, since):
         """Leaves the time from `since` (a perf_counter reading) to now out of training."""
