@@ -33,11 +33,16 @@ def pre_activations(run_dir, images, args):
             return sess.run(values, feed_dict={x: images})
 
 
+MAX_DEPTH = 100  # far deeper than the point the demo makes; bounds the graph's size and time
+layer_count = flags.number(int, lambda v: 1 <= v <= MAX_DEPTH,
+                           "a number of layers from 1 to %d" % MAX_DEPTH)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="batch_norm_demo.py", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--depth", type=flags.positive_int, default=7,
-                        help="hidden layers")
+    parser.add_argument("--depth", type=layer_count, default=7,
+                        help="hidden layers (1 to %d)" % MAX_DEPTH)
     parser.add_argument("--width", type=flags.positive_int, default=30,
                         help="units in each hidden layer")
     parser.add_argument("--activation", choices=mlp_mnist.ACTIVATIONS, default="tanh")

@@ -86,59 +86,57 @@ Reading.__doc__ = """What an image reads as: probabilities [digits, 10], one row
 left to right, and a note when the image looks unlike written digits (else None)."""
 
 
-def unlike_digits(strokes, digit_count):
-    """A note when the ink looks unlike a few written digits, else None."""
+def unlike_digits(strokes, marks):
+    """A note when the ink looks unlike a few written digits (marks: its separate marks),
+    else None."""
     ink = strokes > 0.3
     if ink.mean() > MAX_INK:
         return "ink covers %.0f%% of the image: is it a digit on paper?" % (100 * ink.mean())
-    if digit_count > MAX_DIGITS:
-        return "%d separate marks: more than a number's digits" % digit_count
+    if marks > MAX_DIGITS:
+        return "%d separate marks: more than a number's digits" % marks
     return None
 
 
-def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False):
-    """Classifies image files; returns {path: a Reading, or the error message}.
+def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False):
+    """Yields (path, a Reading or the error message) for each image file, in order, as soon
+    as it is read: the model is loaded once, and each file's images are let go once it is
+    answered, so memory stays that of one file however many are given.
 
     A number written in a row reads as its digits, left to right (one_digit: all the ink is
     one digit). save_input: a directory to write what the model saw to, named by
     saved_input_files(): each digit's 28x28, and the ink map they were cut from.
     """
-    run_dir = classifiers.run_dir_of(model, run_dir)
     paths = list(dict.fromkeys(paths))
     if save_input:
         _check_writable(save_input)
-    results, inputs, notes, ink_maps = {}, {}, {}, {}
-    for path in paths:
-        try:
-            strokes, digits = prepare(read_image(path), one_digit)
-        except ImageError as e:
-            results[path] = str(e)
-            continue
-        inputs[path] = digits
-        notes[path], ink_maps[path] = unlike_digits(strokes, len(digits)), strokes
-    if save_input:
-        stems = saved_input_stems(paths)
-        for path, digits in inputs.items():
-            digit_files, ink_file = saved_input_files(stems[path], len(digits))
+    stems = saved_input_stems(paths) if save_input else {}
+    predictor = classifiers.load(model, run_dir)
+    try:
+        for path in paths:
             try:
-                for digit, name in zip(digits, digit_files):
-                    save_png(digit, os.path.join(save_input, name))
-                save_png(ink_maps[path], os.path.join(save_input, ink_file))
+                prepared = prepare(read_image(path), one_digit)
             except ImageError as e:
-                raise UsageError("--save-input: %s" % e)
-    if inputs:
-        batch = np.concatenate([np.reshape(digits, (len(digits), -1))
-                                for digits in inputs.values()])
-        predictor = classifiers.load(model, run_dir)
-        try:
-            probabilities = predictor.probabilities(batch)
-        finally:
-            predictor.close()
-        start = 0
-        for path, digits in inputs.items():
-            results[path] = Reading(probabilities[start:start + len(digits)], notes[path])
-            start += len(digits)
-    return {path: results[path] for path in paths}
+                yield path, str(e)
+                continue
+            if save_input:
+                digit_files, ink_file = saved_input_files(stems[path], len(prepared.digits))
+                try:
+                    for digit, name in zip(prepared.digits, digit_files):
+                        save_png(digit, os.path.join(save_input, name))
+                    save_png(prepared.ink, os.path.join(save_input, ink_file))
+                except ImageError as e:
+                    raise UsageError("--save-input: %s" % e)
+            probabilities = predictor.probabilities(
+                np.reshape(prepared.digits, (len(prepared.digits), -1)))
+            yield path, Reading(probabilities, unlike_digits(prepared.ink, prepared.marks))
+    finally:
+        predictor.close()
+
+
+def classify(paths, model="cnn", run_dir=None, save_input=None, one_digit=False):
+    """Classifies image files; returns {path: a Reading, or the error message} (see
+    readings())."""
+    return dict(readings(paths, model, run_dir, save_input, one_digit))
 
 
 def main(argv=None):
@@ -146,11 +144,13 @@ def main(argv=None):
     or a number's digits with theirs; returns 0 if all images were read, 1 if some could
     not be."""
     args = build_parser().parse_args(argv)
-    results = classify(args.images, args.model, args.run_dir, args.save_input, args.one_digit)
-    stems = saved_input_stems(results) if args.save_input else {}
-    for path, result in results.items():
+    stems = saved_input_stems(dict.fromkeys(args.images)) if args.save_input else {}
+    all_read = True
+    for path, result in readings(args.images, args.model, args.run_dir, args.save_input,
+                                 args.one_digit):
         if isinstance(result, str):
-            print("%s: error: %s" % (path, result), file=sys.stderr)
+            print("%s: error: %s" % (path, result), file=sys.stderr, flush=True)
+            all_read = False
             continue
         digits = result.probabilities.argmax(axis=1)
         if len(digits) == 1:
@@ -170,8 +170,8 @@ def main(argv=None):
             answer += "  [input: %s%s; ink: %s]" % (
                 os.path.join(args.save_input, digit_files[0]),
                 " to " + digit_files[-1] if len(digit_files) > 1 else "", ink_file)
-        print("%s: %s" % (path, answer))
-    return 0 if all(not isinstance(r, str) for r in results.values()) else 1
+        print("%s: %s" % (path, answer), flush=True)
+    return 0 if all_read else 1
 
 
 if __name__ == "__main__":

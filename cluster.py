@@ -11,7 +11,8 @@ classify.py and draw.py read like any other. The cluster ends with the chief:
 - when the chief, a ps task or, with --sync-replicas, any worker fails, the other tasks are
   ended, and the exit status is the failed task's;
 - a worker other than the chief that fails in asynchronous training is reported, and the
-  others carry on without it;
+  others carry on without it; one that has not ended 30 s after the chief (stopped, say) is
+  ended;
 - Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ends every task (the chief keeps its last
   checkpoint: --resume continues from it); and a task whose launcher is gone, even killed,
   ends too (Linux tells it).
@@ -34,6 +35,7 @@ import time
 
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_mnist.py")
 MODELS = ("autoencoder", "cnn", "mlp", "rnn", "softmax")  # distributed_mnist.py's --model
+WORKERS_GRACE_S = 30  # after the chief ends well, how long the other workers have to end
 PS_GRACE_S = 10  # after the last worker, how long the ps tasks have to end on their own
 STOP_GRACE_S = 30  # after SIGTERM, how long a task has to end before SIGKILL
 
@@ -87,6 +89,7 @@ class TaskProcess:
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()  # the scripts end on SIGTERM as on Ctrl-C
+            self.process.send_signal(signal.SIGCONT)  # a stopped one (kill -STOP) too
 
     def wait(self, seconds):
         try:
@@ -155,7 +158,7 @@ def supervise(tasks, sync):
     workers = [task for task in tasks if task.job_name == "worker"]
     ps_tasks = [task for task in tasks if task.job_name == "ps"]
     running, lost = set(tasks), []
-    ps_deadline = None
+    ps_deadline = workers_deadline = None
     while running:
         time.sleep(0.1)
         for task in sorted(running, key=lambda t: t.name):
@@ -165,6 +168,8 @@ def supervise(tasks, sync):
             running.discard(task)
             task.wait(0)
             if returncode == 0:
+                if task is workers[0]:  # the chief: the run is whole, the others follow
+                    workers_deadline = time.monotonic() + WORKERS_GRACE_S
                 continue
             if task.job_name == "worker" and task.index > 0 and not sync:
                 print("cluster.py: %s stopped (%s); the other workers carry on without it"
@@ -175,6 +180,15 @@ def supervise(tasks, sync):
                 task.name, status_text(returncode)), file=sys.stderr, flush=True)
             stop(tasks)
             return returncode if returncode > 0 else 128 - returncode
+        if workers_deadline is not None and time.monotonic() > workers_deadline:
+            for task in workers:  # stalled (stopped, or stuck): the run needs it no more
+                if task in running:
+                    print("cluster.py: %s did not end within %g s of the chief; ending it"
+                          % (task.name, WORKERS_GRACE_S), file=sys.stderr, flush=True)
+                    task.stop()
+                    task.wait(STOP_GRACE_S)
+                    running.discard(task)
+                    lost.append(task.name)
         if not any(task in running for task in workers) and ps_deadline is None:
             ps_deadline = time.monotonic() + PS_GRACE_S
         if ps_deadline is not None and time.monotonic() > ps_deadline:

@@ -34,6 +34,12 @@ MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
 # Images prepared at once: each may take a few hundred MB (image_files.MAX_WORKING_PIXELS),
 # so the server's memory stays bounded however many requests come together.
 PREPARING = threading.BoundedSemaphore(2)
+# Connections served at once, and how long one may pause while sending: a client that stalls
+# mid-upload is dropped, and those beyond the limit get 503, so the server holds at most
+# MAX_CONNECTIONS bodies (10 MB each) and MAX_CONNECTIONS threads, however many clients come.
+MAX_CONNECTIONS = 16
+SLOT_WAIT_S = 5  # how long a connection beyond them waits for a slot before its 503
+READ_TIMEOUT_S = 10
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -108,6 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     or a DNS name rebound to this machine.
     """
     server_version = "draw.py"
+    timeout = READ_TIMEOUT_S  # the socket's, for every read: a stalled client is dropped
     models, missing, quiet, hosts = {}, {}, False, None  # set by serve()
 
     def addressed_here(self):
@@ -155,7 +162,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(415, {"error": "the request must be application/json, not %r"
                                            % content_type})
             return
-        self.reply_json(*answer(self.models, self.rfile.read(length)))
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            self.reply_json(408, {"error": "the request's body stalled for %d s"
+                                           % READ_TIMEOUT_S})
+            return
+        self.reply_json(*answer(self.models, body))
 
     def do_PUT(self):
         self.reply_json(405, {"error": "only GET and POST"}, {"Allow": "GET, POST"})
@@ -187,6 +201,33 @@ class Server(http.server.ThreadingHTTPServer):
     # The standard library listens with a queue of 5: a page's burst of requests beyond it
     # is refused by the kernel with a reset. The system's own limit holds many more.
     request_queue_size = socket.SOMAXCONN
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address):
+        """Serves the connection in a thread of its own, once one of MAX_CONNECTIONS is
+        free; after SLOT_WAIT_S without one, answers 503 and closes it. (Connections not yet
+        taken wait in the kernel's queue, which costs the server nothing.)"""
+        if not self.connections.acquire(timeout=SLOT_WAIT_S):
+            body = json.dumps({"error": "%d requests are being served; retry in a moment"
+                                        % MAX_CONNECTIONS}).encode()
+            try:
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: "
+                                b"application/json\r\nContent-Length: %d\r\nRetry-After: 1"
+                                b"\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]

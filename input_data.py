@@ -116,12 +116,15 @@ class DataSet:
 
     def next_batch(self, batch_size, fake_data=False, shuffle=True):
         """Returns the next `batch_size` (images, labels), crossing into the next epoch if
-        needed; fake_data: TF1's fake batch, images of ones and labels 0."""
+        needed; fake_data: TF1's fake batch, images of ones and labels 0. As in TF1, a batch
+        of 0 is empty, and epochs_completed counts an epoch once a batch starts after it.
+        (TF1 serves fewer examples than asked for a batch larger than the set, and skips
+        part of the next epoch: here that is a ValueError.)"""
         if fake_data:
             label = [1] + [0] * 9 if self.one_hot else 0
             return [[1] * 784 for _ in range(batch_size)], [label for _ in range(batch_size)]
-        if not 0 < batch_size <= self._num_examples:
-            raise ValueError("batch_size must be between 1 and %d (the number of examples), got %d"
+        if not 0 <= batch_size <= self._num_examples:
+            raise ValueError("batch_size must be between 0 and %d (the number of examples), got %d"
                              % (self._num_examples, batch_size))
         index = self._next_indices(batch_size, shuffle)
         return self._images[index], self._labels[index]
@@ -137,6 +140,10 @@ class DataSet:
     def _next_indices(self, count, shuffle):
         parts = [np.empty(0, dtype=np.int64)]
         while count:
+            if self._index_in_epoch == self._num_examples:  # TF1 counts the epoch now
+                self._epochs_completed += 1
+                self._index_in_epoch = 0
+                self._order = None
             if self._order is None:
                 self._order = (self._rng.permutation(self._num_examples) if shuffle
                                else np.arange(self._num_examples))
@@ -144,10 +151,6 @@ class DataSet:
             parts.append(self._order[self._index_in_epoch:self._index_in_epoch + take])
             self._index_in_epoch += take
             count -= take
-            if self._index_in_epoch == self._num_examples:
-                self._epochs_completed += 1
-                self._index_in_epoch = 0
-                self._order = None
         return parts[1] if len(parts) == 2 else np.concatenate(parts)
 
 
@@ -161,7 +164,8 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
     Args:
       train_dir: directory holding the four IDX files, gzip-compressed (NAME.gz) or raw.
       fake_data: TF1's fake sets (see DataSet), for code that tests itself without data.
-      one_hot: labels as float32 one-hot rows [N, 10] instead of class ids [N].
+      one_hot: labels as one-hot rows [N, 10] of float64, as TF1 gives them, instead of
+        class ids [N] of uint8.
       dtype: float32 scales pixels to [0, 1]; uint8 keeps the raw bytes 0-255. NumPy's or
         TensorFlow's (tf.float32, tf.uint8).
       reshape: images as [N, 784]; False gives [N, 28, 28, 1].
@@ -208,7 +212,7 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
 
     def dataset(images, labels, set_seed):
         if one_hot:
-            labels = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+            labels = dense_to_one_hot(labels, NUM_CLASSES)
         return DataSet(images.reshape(len(images), IMAGE_SIZE, IMAGE_SIZE, 1), labels,
                        dtype=dtype, reshape=reshape, seed=set_seed)
 
@@ -234,6 +238,40 @@ def _image_dtype(dtype):
     return dtype
 
 
+def dense_to_one_hot(labels_dense, num_classes):
+    """Class ids [N] -> one-hot rows [N, num_classes] of float64: TF1's function."""
+    labels_dense = np.asarray(labels_dense)
+    one_hot = np.zeros((labels_dense.shape[0], num_classes))
+    one_hot[np.arange(labels_dense.shape[0]), labels_dense.ravel()] = 1
+    return one_hot
+
+
+def extract_images(f):
+    """TF1's function: a gzip IDX3 file object (f.name names it) -> uint8 [N, rows, cols, 1].
+    Raises ValueError if its magic number is not 2051, as TF1 does; DataError if it is
+    malformed otherwise."""
+    images = parse_images(_gunzip_checked(f, 2051, "image"), f.name)
+    return images.reshape(images.shape + (1,))
+
+
+def extract_labels(f, one_hot=False, num_classes=10):
+    """TF1's function: a gzip IDX1 file object -> uint8 class ids [N], or one-hot rows
+    (dense_to_one_hot). Raises ValueError if its magic number is not 2049, as TF1 does."""
+    labels = parse_labels(_gunzip_checked(f, 2049, "label"), f.name)
+    return dense_to_one_hot(labels, num_classes) if one_hot else labels
+
+
+def _gunzip_checked(f, magic, kind):
+    """The decompressed bytes of gzip file object f, with TF1's ValueError when they do not
+    start with `magic`."""
+    with gzip.GzipFile(fileobj=f) as stream:
+        data = stream.read()
+    if int.from_bytes(data[:4], "big") != magic:
+        raise ValueError("Invalid magic number %d in MNIST %s file: %s"
+                         % (int.from_bytes(data[:4], "big"), kind, f.name))
+    return data
+
+
 def load_data(path=DEFAULT_DATA_DIR):
     """((x_train, y_train), (x_test, y_test)) as tf.keras.datasets.mnist.load_data() gives
     them, from the IDX files in `path` (default: the bundled data/), offline: uint8 images
@@ -242,7 +280,7 @@ def load_data(path=DEFAULT_DATA_DIR):
         (x_train, y_train), (x_test, y_test) = input_data.load_data()
     """
     mnist = read_data_sets(path, dtype=np.uint8, reshape=False, validation_size=0)
-    return tuple((dataset.images[..., 0], dataset.labels.astype(np.uint8))
+    return tuple((dataset.images[..., 0], dataset.labels)
                  for dataset in (mnist.train, mnist.test))
 
 
@@ -404,13 +442,13 @@ def parse_images(data, path):
 
 
 def parse_labels(data, path):
-    """IDX1 bytes -> int64 array [N] of class ids 0-9."""
+    """IDX1 bytes -> uint8 array [N] of class ids 0-9, as TF1 reads them."""
     (count,), labels = _parse_idx(data, path, 1)
     if count and labels.max() >= NUM_CLASSES:
         index = int(np.argmax(labels >= NUM_CLASSES))
         raise DataError("%s: label %d at index %d is outside 0-%d"
                         % (path, labels[index], index, NUM_CLASSES - 1))
-    return labels.astype(np.int64)
+    return labels.astype(np.uint8)
 
 
 def main(argv=None):

@@ -252,7 +252,9 @@ def train_eager(args, mnist):
                 run.restore()
             for step in run.steps():
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-                loss_value, batch_accuracy = train_step(batch_xs, batch_ys)
+                # MNIST's labels are uint8, as in TF1; a placeholder converts what it is fed,
+                # a tf.function argument keeps its dtype, and the loss takes int32 or int64.
+                loss_value, batch_accuracy = train_step(batch_xs, batch_ys.astype(np.int64))
                 run.record(loss_value.numpy())
                 if run.log_due(step):
                     run.log_progress(step, batch_accuracy.numpy())

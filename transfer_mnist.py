@@ -17,7 +17,7 @@ import numpy as np
 import cnn_mnist
 import input_data
 from tfmnist import checkpoints, flags, pictures, rundirs
-from tfmnist.command_line import run_main
+from tfmnist.command_line import UsageError, run_main
 from tfmnist.evaluation import Classifier, evaluation
 from tfmnist.tf1 import tf
 
@@ -107,32 +107,22 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    """Returns {"rows": [(labels, from scratch, transferred)], "run_dir", "picture"}."""
-    args = build_parser().parse_args(argv)
-    mnist = input_data.read_data_sets(args.data_dir, validation_size=0, seed=args.seed)
-    if args.target_data_dir:
-        # Not filled from the bundled MNIST where files are missing: that is another task.
-        target = input_data.read_data_sets(args.target_data_dir, validation_size=0,
-                                           seed=args.seed, download=False)
-        classes = tuple(range(int(target.train.labels.max()) + 1))
-        target_train, target_test = target.train, target.test
-    else:
-        classes, target_train, target_test = TARGET_CLASSES, mnist.train, mnist.test
-    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
-    os.makedirs(run_dir, exist_ok=True)
+def transfer(args, source_train, source_test, target_train, target_test, classes, run_dir):
+    """Trains the source CNN, then each target run from scratch and transferred; writes the
+    picture. Returns (rows [(labels, from scratch, transferred)], the picture's path)."""
     source = os.path.join(run_dir, "source.ckpt")
-    accuracy, _ = train(subset(mnist.train, SOURCE_CLASSES, seed=args.seed),
-                        subset(mnist.test, SOURCE_CLASSES), args.source_steps, args,
+    accuracy, _ = train(source_train, source_test, args.source_steps, args,
                         num_classes=len(SOURCE_CLASSES), save_to=source)
     print("source task, digits 0-4: test accuracy %.4f (checkpoint %s)" % (accuracy, source))
-    test = subset(target_test, classes)
     rows = []
     for count in args.labels:
         data = subset(target_train, classes, count, args.seed)
-        scratch, _ = train(data, test, args.steps, args, num_classes=len(classes))
+        if data.num_examples == 0:
+            raise UsageError("the target's training set has no images of its classes %s"
+                             % ", ".join(map(str, classes)))
+        scratch, _ = train(data, target_test, args.steps, args, num_classes=len(classes))
         data = subset(target_train, classes, count, args.seed)  # the same batches again
-        transferred, _ = train(data, test, args.steps, args, frozen_from=run_dir,
+        transferred, _ = train(data, target_test, args.steps, args, frozen_from=run_dir,
                                num_classes=len(classes))
         rows.append((data.num_examples, scratch, transferred))
         print("%6d labels: from scratch %.4f, transferred %.4f" % rows[-1], flush=True)
@@ -145,6 +135,40 @@ def main(argv=None):
         "test accuracy on %s against the labels learnt from" % task, "labelled examples",
         "test accuracy", log_x=True, markers=True))
     print("picture: %s" % picture)
+    return rows, picture
+
+
+def main(argv=None):
+    """Returns {"rows": [(labels, from scratch, transferred)], "run_dir", "picture"}."""
+    args = build_parser().parse_args(argv)
+    mnist = input_data.read_data_sets(args.data_dir, validation_size=0, seed=args.seed)
+    if args.target_data_dir:
+        # Not filled from the bundled MNIST where files are missing: that is another task.
+        target = input_data.read_data_sets(args.target_data_dir, validation_size=0,
+                                           seed=args.seed, download=False)
+        classes = tuple(range(int(target.train.labels.max()) + 1))
+        target_train, target_test = target.train, target.test
+    else:
+        classes, target_train, target_test = TARGET_CLASSES, mnist.train, mnist.test
+    source_train = subset(mnist.train, SOURCE_CLASSES, seed=args.seed)
+    source_test, target_test = subset(mnist.test, SOURCE_CLASSES), subset(target_test, classes)
+    for dataset, what in ((source_train, "training images of digits 0-4 in %s" % args.data_dir),
+                          (source_test, "test images of digits 0-4 in %s" % args.data_dir),
+                          (target_test, "test images of the target classes %s"
+                           % ", ".join(map(str, classes)))):
+        if dataset.num_examples == 0:
+            raise UsageError("there are no %s: the transfer needs them" % what)
+    # A new or empty directory, locked, as every training script asks: never another run's.
+    created = args.run_dir is None
+    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
+    lock = rundirs.claim(run_dir, fresh=True, created=created)
+    try:
+        rows, picture = transfer(args, source_train, source_test, target_train, target_test,
+                                 classes, run_dir)
+    except BaseException:
+        rundirs.remove_unsaved_run(run_dir, lock, everything=True)
+        raise
+    lock.close()
     return {"rows": rows, "run_dir": run_dir, "picture": picture}
 
 

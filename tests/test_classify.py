@@ -396,6 +396,7 @@ def test_faint_squared_paper_is_not_ink(tmp_path):
     assert (got[expected == 0] < 0.1).mean() > 0.97
 
 
+@pytest.mark.slow
 @needs_vmhwm
 def test_a_4000x3000_jpeg_is_read_within_bounded_memory(tmp_path):
     """How long it takes is measured by `tools/benchmark.py photos`."""

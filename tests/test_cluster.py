@@ -175,6 +175,7 @@ def test_the_workers_draw_their_own_batches_from_the_same_split(monkeypatch):
     # is the first --validation-size images whatever the seed
 
 
+@pytest.mark.slow
 def test_async_cluster_of_a_ps_and_two_workers(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
     status, output = launch(tmp_path, "softmax", *tiny_flags(
@@ -195,6 +196,7 @@ def test_async_cluster_of_a_ps_and_two_workers(shared_tiny_dir, tmp_path):
                               )["test_accuracy"] == metrics["test_accuracy"]
 
 
+@pytest.mark.slow
 def test_sync_cluster_steps_with_one_gradient_from_each_worker(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
     status, output = launch(tmp_path, "softmax", *tiny_flags(
@@ -208,6 +210,7 @@ def test_sync_cluster_steps_with_one_gradient_from_each_worker(shared_tiny_dir, 
     assert metrics["test_accuracy"] > 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, extra", [
     ("cnn", ["--sync-replicas"]),
     ("rnn", ["--sync-replicas"]),
@@ -223,6 +226,7 @@ def test_every_lessons_model_trains_in_a_cluster(shared_tiny_dir, tmp_path, mode
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 3
 
 
+@pytest.mark.slow
 def test_a_port_where_nothing_listens_fails_within_the_timeout(shared_tiny_dir, tmp_path,
                                                                 tasks):
     cluster_spec = loopback_cluster(ps=1, workers=1)  # nothing is started on the ps port
@@ -250,6 +254,7 @@ def worker_1_killed_while_training(tasks, flags, steps):
     return cluster_tasks
 
 
+@pytest.mark.slow
 def test_async_carries_on_without_a_killed_worker(shared_tiny_dir, tmp_path, tasks):
     run_dir = tmp_path / "run"
     flags = tiny_flags(shared_tiny_dir, run_dir, "--steps", "400", "--log-every", "1")
@@ -258,6 +263,7 @@ def test_async_carries_on_without_a_killed_worker(shared_tiny_dir, tmp_path, tas
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] >= 400
 
 
+@pytest.mark.slow
 def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, tasks):
     run_dir = tmp_path / "run"
     flags = tiny_flags(shared_tiny_dir, run_dir, "--steps", "100000", "--log-every", "1",
@@ -273,6 +279,7 @@ def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, t
     assert "Traceback" not in cluster_tasks.log("worker0")
 
 
+@pytest.mark.slow
 def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tasks):
     run_dir = tmp_path / "run"
     cluster_spec = loopback_cluster(ps=1, workers=1)
@@ -302,6 +309,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     assert again.wait("ps0", 30) == 0  # told by its only worker that it is done
 
 
+@pytest.mark.slow
 def test_a_killed_chief_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_path, tasks):
     run_dir = tmp_path / "run"
     cluster_tasks = tasks(loopback_cluster(ps=1, workers=1))
@@ -320,15 +328,21 @@ def test_a_killed_chief_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_pa
 
 
 FAKE_TASK = """
-import json, os, sys, time
+import json, os, signal, sys, time
 task = json.loads(os.environ["TF_CONFIG"])["task"]
-print("I am", task["type"], task["index"], sys.argv[1:])
-if (task["type"], task["index"]) == tuple(json.loads(sys.argv[3])):  # after --model NAME
+failing = tuple(json.loads(sys.argv[3]))  # after --model NAME
+print("I am", task["type"], task["index"], sys.argv[1:], flush=True)
+if (task["type"], task["index"]) == failing:
+    open(os.environ["FAILED_FLAG"], "w").close()
     sys.exit(3)
-time.sleep(0.5 if task["type"] == "worker" else 60)
+if task["type"] == "ps":
+    signal.pause()  # as a ps waits for its workers: the launcher ends it
+while failing[0] != "none" and not os.path.exists(os.environ["FAILED_FLAG"]):
+    time.sleep(0.05)  # the other workers end once the failing task has failed
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failing, sync, status, message", [
     (["worker", 1], False, 0, "cluster.py: worker 1 stopped (exit status 3); the other "
                               "workers carry on without it"),
@@ -345,6 +359,7 @@ def test_the_launcher_ends_the_cluster_as_its_tasks_do(tmp_path, monkeypatch, ca
     script.write_text(FAKE_TASK)
     monkeypatch.setattr(cluster, "PS_GRACE_S", 1)
     monkeypatch.setattr(cluster, "PROGRAM", str(script))
+    monkeypatch.setenv("FAILED_FLAG", str(tmp_path / "failed"))
     argv = ["softmax", "--workers", "2", "--", json.dumps(failing)]
     started = time.monotonic()
     assert cluster.main(argv + (["--sync-replicas"] if sync else [])) == status
@@ -402,6 +417,7 @@ def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
         distributed.run_again_if_refused(run, "train", "Graph handle is not found")
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
     run_dir = tmp_path / "run"
     launcher = subprocess.Popen(
@@ -432,3 +448,74 @@ def cluster_unreachable(address):
     from tfmnist import distributed
 
     return distributed._unreachable(address) is not None
+
+
+STALLING_TASK = """
+import json, os, signal, sys
+task = json.loads(os.environ["TF_CONFIG"])["task"]
+print("I am", task["type"], task["index"], "pid", os.getpid(), flush=True)
+if (task["type"], task["index"]) == ("worker", 0) and "--chief-ends" in sys.argv:
+    sys.exit(0)  # the chief finishes the run
+if (task["type"], task["index"]) == ("worker", 1) and "--chief-ends" in sys.argv:
+    os.kill(os.getpid(), signal.SIGSTOP)  # as `kill -STOP` on it
+signal.pause()  # waits, as a ps waits for its workers
+"""
+
+
+def gone(pid):
+    """True once the process has ended (a zombie that nobody reaps counts as ended)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "\nState:\tZ" in f.read()
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow
+def test_a_stalled_worker_is_ended_once_the_chief_is_done(tmp_path, monkeypatch, capsys):
+    script = tmp_path / "stalling.py"
+    script.write_text(STALLING_TASK)
+    monkeypatch.setattr(cluster, "PROGRAM", str(script))
+    monkeypatch.setattr(cluster, "WORKERS_GRACE_S", 1)
+    monkeypatch.setattr(cluster, "PS_GRACE_S", 1)
+    started = time.monotonic()
+    assert cluster.main(["softmax", "--workers", "2", "--", "--chief-ends"]) == 0
+    assert time.monotonic() - started < 30  # stopped with SIGTERM and SIGCONT, not SIGKILL
+    err = capsys.readouterr().err
+    assert "cluster.py: worker 1 did not end within 1 s of the chief; ending it" in err
+    assert "cluster.py: the run finished without worker 1" in err
+
+
+def launcher_with_stalling_tasks(tmp_path):
+    """cluster.py in a process of its own, its three tasks started and waiting; returns
+    (the launcher, the tasks' process ids)."""
+    script = tmp_path / "stalling.py"
+    script.write_text(STALLING_TASK)
+    code = ("import sys; sys.path.insert(0, %r); import cluster; cluster.PROGRAM = %r; "
+            "sys.exit(cluster.main(['softmax', '--workers', '2']))" % (REPO_DIR, str(script)))
+    launcher = subprocess.Popen([PYTHON, "-u", "-c", code], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
+    pids = []
+    for line in launcher.stdout:
+        match = re.search(r"I am \w+ \d pid (\d+)", line)
+        if match:
+            pids.append(int(match[1]))
+            if len(pids) == 3:
+                return launcher, pids
+    raise AssertionError("the tasks never started: %s" % launcher.communicate())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL],
+                         ids=["SIGHUP", "SIGTERM", "SIGKILL"])
+def test_no_task_outlives_its_launcher(tmp_path, how):
+    launcher, pids = launcher_with_stalling_tasks(tmp_path)
+    launcher.send_signal(how)
+    rest, _ = launcher.communicate(timeout=60)
+    if how != signal.SIGKILL:  # (a killed launcher says nothing: its tasks are told)
+        assert launcher.returncode == 130, rest
+        assert "cluster.py: interrupted; ending every task" in rest
+    deadline = time.monotonic() + 30
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
+        time.sleep(0.1)  # polls for the event; the deadline only bounds a hang

@@ -37,6 +37,9 @@ def tf1_signatures():
     ("input_data.read_data_sets", input_data.read_data_sets),
     ("input_data.DataSet", input_data.DataSet.__init__),
     ("input_data.DataSet.next_batch", input_data.DataSet.next_batch),
+    ("input_data.extract_images", input_data.extract_images),
+    ("input_data.extract_labels", input_data.extract_labels),
+    ("input_data.dense_to_one_hot", input_data.dense_to_one_hot),
 ])
 def test_the_loader_has_tf1s_signatures_and_defaults(name, ours):
     theirs = tf1_signatures()[name]
@@ -151,6 +154,7 @@ def test_a_tf_layers_cnn_trains(shared_tiny_dir):
     assert last < first / 2
 
 
+@pytest.mark.slow
 def test_tensorflow_imports_with_the_legacy_switch_and_no_package():
     """TF_USE_LEGACY_KERAS=1 without tf-keras breaks TensorFlow's import; tf1.py drops it
     with a notice."""
@@ -205,3 +209,89 @@ def test_requirements_install_a_tensorflow_or_fail_clearly(python_version, tenso
     assert [line.split(";")[0].strip() for line in requirement_lines(python_version)
             if line.startswith("tensorflow")] == [tensorflow]
     assert {"numpy", "pillow", "matplotlib"} <= set(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's recipe for a tutorial of your own, as printed: its code, its commands, and only
+# the environment they set.
+
+# A TF1 tutorial's body, below the recipe's imports: tf.layers and an RNN cell, trained.
+TUTORIAL_BODY = '''
+x = tf.placeholder(tf.float32, [None, 784])
+y_ = tf.placeholder(tf.float32, [None, 10])
+rows = tf.unstack(tf.reshape(x, [-1, 28, 28]), 28, axis=1)
+outputs, _ = tf.nn.static_rnn(tf.nn.rnn_cell.BasicLSTMCell(16), rows, dtype=tf.float32)
+logits = tf.layers.dense(outputs[-1], 10)
+cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=logits))
+train_step = tf.train.AdamOptimizer(1e-2).minimize(cross_entropy)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for _ in range(5):
+        batch_xs, batch_ys = mnist.train.next_batch(50)
+        sess.run(train_step, feed_dict={x: batch_xs, y_: batch_ys})
+    print("trained, labels", mnist.train.labels.dtype, mnist.train.labels.shape)
+'''
+
+
+def readme_block(marker):
+    """The fenced block after `<!-- marker -->` in the README."""
+    with open(os.path.join(REPO_DIR, "README.md")) as f:
+        text = f.read()
+    match = re.search(r"<!-- %s -->\n```\w*\n(.*?)```" % re.escape(marker), text, re.S)
+    assert match, "no block after <!-- %s --> in README.md" % marker
+    return match.group(1)
+
+
+def run_recipe(tmp_path, command_marker, code):
+    """Runs `code` as your_tutorial.py with the README's command, in an empty directory, in
+    an environment of only PATH and HOME besides what the command sets."""
+    (tmp_path / "your_tutorial.py").write_text(code)
+    command = readme_block(command_marker).strip()
+    python = "/path/to/this/repository/.venv/bin/python"
+    assert python in command
+    # The interpreter running these tests, whichever virtual environment it is.
+    command = command.replace(python, sys.executable)
+    command = command.replace("/path/to/this/repository", REPO_DIR)
+    return subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": os.defpath, "HOME": str(tmp_path)}, timeout=300)
+
+
+@pytest.mark.slow
+@legacy
+def test_the_recipe_runs_tf_layers_and_rnn_cells_as_printed(tmp_path):
+    result = run_recipe(tmp_path, "recipe command", readme_block("recipe") + TUTORIAL_BODY)
+    assert result.returncode == 0, result.stderr
+    assert "trained, labels float64 (55000, 10)" in result.stdout
+    assert (tmp_path / "MNIST_data" / "train-images-idx3-ubyte.gz").is_file()
+
+
+@pytest.mark.slow
+@legacy
+def test_the_quiet_recipe_prints_nothing_of_tensorflows(tmp_path):
+    quiet_line = "tf.logging.set_verbosity(tf.logging.ERROR)"
+    assert "`%s` above `tf.disable_v2_behavior()`" % quiet_line in \
+        re.sub(r"\s+", " ", open(os.path.join(REPO_DIR, "README.md")).read())
+    code = readme_block("recipe").replace("tf.disable_v2_behavior()",
+                                          quiet_line + "\ntf.disable_v2_behavior()")
+    result = run_recipe(tmp_path, "quiet recipe command", code + TUTORIAL_BODY)
+    assert result.returncode == 0, result.stderr
+    # Only input_data's own line, when it fills MNIST_data/ from the bundled copy.
+    assert [line for line in result.stderr.splitlines()
+            if not line.startswith("input_data: copied ")] == []
+    assert "trained" in result.stdout
+
+
+@pytest.mark.slow
+@legacy
+def test_the_recipe_without_the_variable_fails_as_the_readme_says(tmp_path):
+    command = readme_block("recipe command")
+    assert command.startswith("TF_USE_LEGACY_KERAS=1 ")
+    result = subprocess.run(
+        [sys.executable, "-c", readme_block("recipe") + TUTORIAL_BODY], cwd=tmp_path,
+        capture_output=True, text=True, timeout=300,
+        env={"PATH": os.defpath, "HOME": str(tmp_path), "PYTHONPATH": REPO_DIR})
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == "AttributeError: `BasicLSTMCell` is not available with Keras 3."
+    assert "``AttributeError: `dense` is not available\n  with Keras 3``" in \
+        open(os.path.join(REPO_DIR, "README.md")).read()

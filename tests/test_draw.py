@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -172,6 +173,7 @@ def _browser():
     return webdriver.Chrome(service=Service(chromedriver), options=options)
 
 
+@pytest.mark.slow
 def test_drawing_on_the_page_shows_the_answer_and_the_input(server, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -286,3 +288,36 @@ def test_a_client_that_hangs_up_is_one_line_on_stderr(trained_runs, shared_tiny_
     assert "Traceback" not in err
     assert err.count("draw.py: a request from 127.0.0.1 failed: BrokenPipeError: [Errno 32] "
                      "Broken pipe\n") == 3
+
+
+def test_a_stalled_upload_is_dropped_and_connections_are_bounded(trained_runs, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(rundirs, "RUNS_DIR", trained_runs)
+    monkeypatch.setattr(draw, "MAX_CONNECTIONS", 2)
+    monkeypatch.setattr(draw, "SLOT_WAIT_S", 0)  # a third connection is refused at once
+    monkeypatch.setattr(draw.Handler, "timeout", 3)
+    models, missing = draw.load_models()
+    httpd = draw.serve("127.0.0.1", 0, models, missing, quiet=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        stalled = []
+        for _ in range(2):  # each promises 1 MB, sends 10 bytes and stalls
+            client = socket.create_connection(httpd.server_address, timeout=30)
+            client.sendall(b"POST /classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                           b"application/json\r\nContent-Length: 1000000\r\n\r\n0123456789")
+            stalled.append(client)
+        # Both slots are taken: a third client is told so at once.
+        status, reply = request(httpd.server_address, "GET", "/models")
+        assert status == 503 and "retry" in reply["error"]
+        for client in stalled:  # each stalled upload ends in a 408 after the time-out
+            reply = client.makefile("rb").read()
+            assert reply.startswith(b"HTTP/1.0 408"), reply[:80]
+            client.close()
+        deadline = time.monotonic() + 30
+        while request(httpd.server_address, "GET", "/models")[0] == 503:  # slots given back
+            assert time.monotonic() < deadline
+        assert request(httpd.server_address, "GET", "/models")[0] == 200
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -86,6 +86,7 @@ def test_ctrl_c_says_which_checkpoint_was_kept(shared_tiny_dir, tmp_path, monkey
                                        % (tmp_path / "b" / "model.ckpt-10"))
 
 
+@pytest.mark.slow
 def test_sigterm_before_the_first_checkpoint_cleans_up_as_ctrl_c_does(shared_tiny_dir,
                                                                        tmp_path):
     run_dir = tmp_path / "run"
@@ -195,6 +196,7 @@ def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
     assert time.perf_counter() - started < 60  # not the endless stream
 
 
+@pytest.mark.slow
 @needs_vmhwm
 def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
     Image.new("RGB", (7000, 7000), (255, 255, 255)).save(str(tmp_path / "white.png"))
@@ -245,17 +247,137 @@ def test_a_speck_of_ink_is_no_digit():
     (["profile", "rnn", "--chains", "0"], "argument --chains: '0' is not a whole number"),
     ([], "the following arguments are required: COMMAND"),
 ])
-def test_benchmark_refuses_bad_flags_in_one_line(argv, words):
-    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "tools", "benchmark.py"),
-                             *argv], capture_output=True, text=True)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert words in result.stderr.strip().splitlines()[-1]
+def test_benchmark_refuses_bad_flags_in_one_line(capsys, argv, words):
+    import benchmark
+
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert words in last_error_line(capsys)
 
 
-def test_benchmark_names_a_run_dir_that_is_not_there():
-    result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "tools", "benchmark.py"),
-                             "classify-png", "5", "--run-dir", "/nonexistent"],
-                            capture_output=True, text=True)
-    assert result.returncode == 2 and result.stderr == (
+def test_benchmark_parses_its_flags_before_tensorflow_loads():
+    code = ("import sys; sys.path[:0] = [%r, %r]; import benchmark\n"
+            "try:\n    benchmark.main(['classify-png', '-2'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow loaded'"
+            % (REPO_DIR, os.path.join(REPO_DIR, "tools")))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_benchmark_names_a_run_dir_that_is_not_there(capsys):
+    import benchmark
+
+    assert command(["classify-png", "5", "--run-dir", "/nonexistent"], benchmark) == 2
+    assert capsys.readouterr().err == (
         "benchmark.py: error: no trained cnn model in /nonexistent: train one first with "
         "`python cnn_mnist.py`\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The latest hostile testing (issue 29).
+
+def test_transfer_never_writes_into_another_run(shared_tiny_dir, tmp_path, capsys):
+    import transfer_mnist
+
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    index = (run_dir / "checkpoint").read_text()
+    assert command(["--data-dir", shared_tiny_dir, "--labels", "50", "--source-steps", "2",
+                    "--steps", "2", "--run-dir", str(run_dir)], transfer_mnist) == 2
+    assert "holds another run" in last_error_line(capsys)
+    assert (run_dir / "checkpoint").read_text() == index
+    assert not glob.glob(str(run_dir / "source.ckpt*"))
+    assert softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3",
+                                         "--eval-only"))["global_step"] == 3
+
+
+def write_digits(directory, train_labels, test_labels):
+    """Tiny IDX data whose training and test digits are these labels."""
+    from conftest import idx_bytes
+    import gzip
+    import input_data
+
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name, labels in ((input_data.TRAIN_LABELS, train_labels),
+                         (input_data.TEST_LABELS, test_labels)):
+        images = rng.integers(0, 255, size=(len(labels), 28, 28))
+        images_name = (input_data.TRAIN_IMAGES if name == input_data.TRAIN_LABELS
+                       else input_data.TEST_IMAGES)
+        for file_name, array in ((images_name, images), (name, np.array(labels))):
+            with open(os.path.join(directory, file_name + ".gz"), "wb") as f:
+                f.write(gzip.compress(idx_bytes(array), mtime=0))
+    return str(directory)
+
+
+@pytest.mark.parametrize("train_labels, test_labels, target, words", [
+    ([5, 6, 7, 8, 9] * 20, [5, 6, 7, 8, 9] * 4, False,
+     "there are no training images of digits 0-4 in"),
+    ([0, 1, 2, 3, 4, 5] * 20, [0, 1, 2, 3, 4, 5] * 4, True,
+     "there are no test images of the target classes 0, 1"),
+])
+def test_transfer_on_data_without_the_digits_it_needs_is_one_line(
+        tmp_path, capsys, train_labels, test_labels, target, words):
+    import transfer_mnist
+
+    data = write_digits(tmp_path / "data", train_labels, test_labels)
+    argv = ["--data-dir", data, "--labels", "10", "--source-steps", "1", "--steps", "1",
+            "--run-dir", str(tmp_path / "run")]
+    if target:  # its training digits are 0 and 1; its test digits 2 and 3
+        argv += ["--target-data-dir", write_digits(tmp_path / "target", [0, 1] * 10,
+                                                   [2, 3] * 5)]
+    assert command(argv, transfer_mnist) == 2
+    assert words in last_error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("depth", ["1000000000", "101", "0"])
+def test_batch_norm_demo_refuses_a_depth_it_cannot_build(capsys, depth):
+    with pytest.raises(SystemExit) as exit_info:
+        batch_norm_demo.build_parser().parse_args(["--depth", depth])
+    assert exit_info.value.code == 2
+    assert "is not a number of layers from 1 to 100" in capsys.readouterr().err
+
+
+def test_an_export_target_that_cannot_be_written_is_refused_before_training(
+        shared_tiny_dir, tmp_path, capsys):
+    assert command(tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3", "--export",
+                              "/proc/no/such/place")) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == ("softmax_mnist.py: error: --export "
+                                            "/proc/no/such/place: cannot write there: No "
+                                            "such file or directory")
+    assert "step" not in err and not (tmp_path / "run").exists()
+
+
+def test_classify_answers_each_file_as_it_is_read(shared_tiny_dir, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    paths = []
+    for index in range(3):
+        paths.append(str(tmp_path / ("%d.png" % index)))
+        Image.fromarray(np.full((40, 40), 255, np.uint8)).save(paths[-1])
+        Image.open(paths[-1]).close()
+    pixels = np.full((40, 40, 1), 255, np.uint8)
+    pixels[10:30, 18:22] = 0
+    read = []
+    monkeypatch.setattr(classify, "read_image", lambda path: (read.append(path), pixels)[1])
+    answers = classify.readings(paths, "softmax", str(run_dir))
+    path, first = next(answers)
+    assert (path, read) == (paths[0], paths[:1])  # answered before the next file is read
+    assert first.probabilities.shape == (1, 10)
+    assert [path for path, _ in answers] == paths[1:]
+
+
+def test_many_separate_dots_get_the_note_of_separate_marks(shared_tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    page = np.full((120, 600), 255, np.uint8)
+    rng = np.random.default_rng(0)
+    for row, col in zip(rng.integers(5, 110, 200), rng.integers(5, 590, 200)):
+        page[row:row + 3, col:col + 3] = 0  # 200 dots, some touching
+    path = str(tmp_path / "dots.png")
+    Image.fromarray(page).save(path)
+    reading = classify.classify([path], "softmax", str(run_dir))[path]
+    assert reading.note is not None and "separate marks" in reading.note, reading

@@ -120,6 +120,7 @@ def test_evaluation_honours_its_batch_size(shared_tiny_dir):
     assert accuracy == sum(size // 2 for size in sess.batches) / 200
 
 
+@pytest.mark.slow
 def test_importing_the_harness_changes_nothing_process_wide():
     code = ("import signal, sys, threading\n"
             "hooks = threading.excepthook, sys.excepthook, signal.getsignal(signal.SIGINT)\n"

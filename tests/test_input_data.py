@@ -46,7 +46,7 @@ def test_one_hot_and_unflattened_images(shared_tiny_dir):
     mnist = input_data.read_data_sets(shared_tiny_dir, one_hot=True, reshape=False,
                                       validation_size=0)
     assert mnist.train.labels.shape == (TINY_TRAIN, 10)
-    assert mnist.train.labels.dtype == np.float32
+    assert mnist.train.labels.dtype == np.float64  # as TF1's dense_to_one_hot makes them
     np.testing.assert_array_equal(mnist.train.labels.sum(axis=1), 1)
     assert mnist.train.images.shape == (TINY_TRAIN, 28, 28, 1)
     assert mnist.validation.num_examples == 0
@@ -78,6 +78,9 @@ def test_next_batch_serves_each_example_once_per_epoch_and_reshuffles(shared_tin
         assert sorted(epoch) == list(range(500))
     assert epochs[0] != epochs[1] != epochs[2]
     assert epochs[0] != list(range(500))
+    # The third epoch ended with the last batch: TF1 counts it when the next batch starts.
+    assert train.epochs_completed == 2
+    train.next_batch(1)
     assert train.epochs_completed == 3
 
 
@@ -362,3 +365,89 @@ def test_command_line_on_a_small_data_set_says_what_does_not_fit(tiny_dir):
     result = subprocess.run([sys.executable, os.path.join(REPO_DIR, "input_data.py"), tiny_dir,
                              "--validation-size", "100"], capture_output=True, text=True)
     assert result.returncode == 0 and "validation    100 images" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# TF1's own semantics. Each value below was worked out by reading TF 1.15.5's
+# tensorflow_core/contrib/learn/python/learn/datasets/mnist.py, in its wheel: next_batch
+# starts a new epoch when `start + batch_size > num_examples`, extract_labels returns the
+# file's uint8 bytes, dense_to_one_hot fills numpy.zeros (float64).
+
+def ten_examples(seed=0):
+    """A DataSet of 10 examples whose labels 0-9 name them."""
+    images = np.repeat(np.arange(10, dtype=np.uint8), 784).reshape(10, 28, 28, 1)
+    return input_data.DataSet(images, np.arange(10, dtype=np.uint8), seed=seed)
+
+
+@pytest.mark.parametrize("batch_size, counted", [(5, [0, 0, 1, 1, 2]), (4, [0, 0, 1, 1, 1]),
+                                                 (10, [0, 1, 2, 3, 4]), (3, [0, 0, 0, 1, 1])])
+def test_an_epoch_is_counted_when_the_next_batch_starts_as_in_tf1(batch_size, counted):
+    dataset = ten_examples()
+    seen = []
+    for _ in counted:
+        dataset.next_batch(batch_size)
+        seen.append(dataset.epochs_completed)
+    assert seen == counted
+
+
+def test_a_batch_across_an_epochs_end_holds_its_rest_then_the_next_epochs_start():
+    dataset = ten_examples()
+    first = np.concatenate([dataset.next_batch(4)[1] for _ in range(2)])
+    _, across = dataset.next_batch(4)
+    assert sorted(np.concatenate([first, across[:2]])) == list(range(10))  # epoch 1, whole
+    assert len(set(across[2:])) == 2  # and the first two of epoch 2
+    rest = np.concatenate([dataset.next_batch(4)[1] for _ in range(2)])
+    assert sorted(np.concatenate([across[2:], rest])) == list(range(10))  # epoch 2, whole
+
+
+def test_the_dtypes_in_every_mode_are_tf1s(shared_tiny_dir):
+    plain = input_data.read_data_sets(shared_tiny_dir, validation_size=100)
+    assert (plain.train.images.dtype, plain.train.images.shape[1]) == (np.float32, 784)
+    assert 0 <= plain.train.images.min() and plain.train.images.max() <= 1
+    assert (plain.train.labels.dtype, plain.train.labels.ndim) == (np.uint8, 1)
+    hot = input_data.read_data_sets(shared_tiny_dir, one_hot=True, validation_size=100)
+    assert (hot.test.labels.dtype, hot.test.labels.shape[1]) == (np.float64, 10)
+    raw = input_data.read_data_sets(shared_tiny_dir, dtype=np.uint8, reshape=False,
+                                    validation_size=100)
+    assert (raw.train.images.dtype, raw.train.images.shape[1:]) == (np.uint8, (28, 28, 1))
+    assert raw.train.images.max() == 255 and raw.train.labels.dtype == np.uint8
+    images, labels = raw.train.next_batch(7)
+    assert (images.dtype, images.shape, labels.dtype) == (np.uint8, (7, 28, 28, 1), np.uint8)
+
+
+def test_a_batch_of_none_is_empty_and_one_larger_than_the_set_is_refused():
+    dataset = ten_examples()
+    images, labels = dataset.next_batch(0)
+    assert images.shape == (0, 784) and labels.shape == (0,)
+    assert dataset.epochs_completed == 0
+    with pytest.raises(ValueError, match="batch_size must be between 0 and 10"):
+        dataset.next_batch(11)  # TF1 would serve 10, then skip part of the next epoch
+
+
+def test_the_shapes_tf1_asserts_on():
+    images = np.zeros((10, 28, 28, 1), np.uint8)
+    with pytest.raises(AssertionError):
+        input_data.DataSet(images, np.zeros(9, np.uint8))  # as many labels as images
+    with pytest.raises(AssertionError):
+        input_data.DataSet(np.zeros((10, 28, 28, 3), np.uint8), np.zeros(10, np.uint8))
+    with pytest.raises(TypeError, match="Invalid image dtype"):
+        input_data.DataSet(images, np.zeros(10, np.uint8), dtype=np.int32)
+
+
+def test_extract_and_dense_to_one_hot_are_tf1s(shared_tiny_dir):
+    image_file = os.path.join(shared_tiny_dir, input_data.TRAIN_IMAGES + ".gz")
+    label_file = os.path.join(shared_tiny_dir, input_data.TRAIN_LABELS + ".gz")
+    with open(image_file, "rb") as f:
+        images = input_data.extract_images(f)
+    assert (images.dtype, images.shape) == (np.uint8, (TINY_TRAIN, 28, 28, 1))
+    with open(label_file, "rb") as f:
+        labels = input_data.extract_labels(f)
+    with open(label_file, "rb") as f:
+        one_hot = input_data.extract_labels(f, one_hot=True)
+    assert (labels.dtype, labels.shape) == (np.uint8, (TINY_TRAIN,))
+    assert one_hot.dtype == np.float64 and (one_hot.argmax(axis=1) == labels).all()
+    with open(label_file, "rb") as f, pytest.raises(
+            ValueError, match="Invalid magic number 2049 in MNIST image file: .*labels"):
+        input_data.extract_images(f)
+    np.testing.assert_array_equal(input_data.dense_to_one_hot(np.array([1, 3]), 4),
+                                  [[0, 1, 0, 0], [0, 0, 0, 1]])

@@ -17,6 +17,7 @@ import cnn_mnist
 SCRIPTS = ("softmax_mnist", "mlp_mnist", "cnn_mnist", "rnn_mnist")
 
 
+@pytest.mark.slow  # a Jupyter kernel, a process of its own
 def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_dir, tmp_path):
     flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
              "--steps", "3", "--log-every", "1000"]
@@ -85,6 +86,7 @@ def test_the_readme_shows_cnn_mnists_own_loop():
     assert pasted.startswith(cnn_loop_source())
 
 
+@pytest.mark.slow  # a Jupyter kernel, a process of its own
 def test_the_readme_notebook_blocks_run_as_written(tmp_path):
     blocks = readme_python_blocks("In a notebook")
     assert len(blocks) == 3

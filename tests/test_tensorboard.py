@@ -14,6 +14,8 @@ from conftest import tiny_flags
 import softmax_mnist
 from tfmnist import rundirs
 
+pytestmark = pytest.mark.slow  # TensorBoard's server, a process of its own
+
 STARTUP_SECONDS = 90
 
 

@@ -235,6 +235,7 @@ def test_a_disk_too_full_for_the_checkpoints_fails_before_training(
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs RLIMIT_FSIZE")
 @pytest.mark.parametrize("script, limit, words", [
     # The CNN's checkpoint (39 MB) cannot be written, its TensorBoard log (0.2 MB) can.
@@ -370,6 +371,7 @@ def _run_script(*args):
                           capture_output=True, text=True, cwd=REPO_DIR)
 
 
+@pytest.mark.slow
 def test_command_line_errors_are_one_line_without_traceback(tiny_dir, tmp_path):
     path = os.path.join(tiny_dir, input_data.TRAIN_LABELS + ".gz")
     with open(path, "wb") as f:
@@ -382,6 +384,7 @@ def test_command_line_errors_are_one_line_without_traceback(tiny_dir, tmp_path):
     assert result.stdout == "" and not run_dir.exists()  # no training, nothing written
 
 
+@pytest.mark.slow
 def test_command_line_trains_and_ends_with_the_test_accuracy(shared_tiny_dir, tmp_path):
     result = _run_script(*tiny_flags(shared_tiny_dir, tmp_path, "--steps", "10"))
     assert result.returncode == 0, result.stderr
@@ -391,15 +394,23 @@ def test_command_line_trains_and_ends_with_the_test_accuracy(shared_tiny_dir, tm
                                          "model.ckpt-10.index"}
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.0])  # NumPy loading, then TensorFlow (seconds)
-def test_ctrl_c_while_the_program_loads_is_one_line(shared_tiny_dir, tmp_path, delay):
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads Linux's /proc")
+@pytest.mark.parametrize("library", ["_multiarray_umath", "libtensorflow_framework"])
+def test_ctrl_c_while_the_program_loads_is_one_line(shared_tiny_dir, tmp_path, library):
     """Also when Ctrl-C stops a compiled module as it loads, and the ImportError raised in its
-    place hides the KeyboardInterrupt (a CI run caught TensorFlow's "initialization failed")."""
+    place hides the KeyboardInterrupt (a CI run caught TensorFlow's "initialization failed").
+
+    Ctrl-C comes once NumPy's, then TensorFlow's, compiled library is in the process's memory,
+    while the rest of it loads: the process's own map says when, not a sleep."""
     process = subprocess.Popen(
         [sys.executable, os.path.join(REPO_DIR, "softmax_mnist.py"),
          *tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_DIR)
-    time.sleep(delay)
+    deadline = time.monotonic() + 60  # bounds a hang only
+    while library not in open("/proc/%d/maps" % process.pid).read():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.002)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

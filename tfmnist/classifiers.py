@@ -74,6 +74,33 @@ def load(name, run_dir=None):
     return Predictor.from_checkpoint(inference_of(name, run_dir), run_dir, name)
 
 
+def _checked_signature(meta_graph, export_dir):
+    """The SavedModel's serving signature, if it is the one export.py writes: images float32
+    [batch, 784] in, probabilities float32 [batch, 10] out. Else a UsageError naming what
+    differs: another program's model would answer nonsense, or nothing."""
+    def refuse(what):
+        raise UsageError("the SavedModel in %s is not a classifier of MNIST digits as this "
+                         "project exports them: %s" % (export_dir, what))
+
+    if export.SIGNATURE not in meta_graph.signature_def:
+        refuse("it has no %r signature (it has: %s)" % (export.SIGNATURE, ", ".join(
+            sorted(meta_graph.signature_def)) or "none"))
+    signature = meta_graph.signature_def[export.SIGNATURE]
+    for side, tensors, name, size in (("input", signature.inputs, "images", 784),
+                                      ("output", signature.outputs, "probabilities", 10)):
+        if name not in tensors:
+            refuse("its signature has no %s %r (it has: %s)"
+                   % (side, name, ", ".join(sorted(tensors)) or "none"))
+        dtype = tf.as_dtype(tensors[name].dtype)
+        shape = tf.TensorShape(tensors[name].tensor_shape)
+        dims = shape.as_list() if shape.rank is not None else None
+        if dtype != tf.float32 or dims is None or len(dims) != 2 or dims[1] != size:
+            refuse("its %s %r is %s %s, not float32 [None, %d]" % (
+                side, name, dtype.name, dims if dims is not None else "of unknown shape",
+                size))
+    return signature
+
+
 class Predictor:
     """A trained classifier, loaded once into a graph and session of its own, which nothing
     may add to. Use load() or the two constructors; then probabilities(images).
@@ -115,7 +142,7 @@ class Predictor:
         except (RuntimeError, OSError, ValueError, tf.errors.OpError) as e:
             raise UsageError("cannot load the SavedModel in %s: %s" % (export_dir,
                                                                         error_reason(e)))
-        signature = meta_graph.signature_def[export.SIGNATURE]
+        signature = _checked_signature(meta_graph, export_dir)
         predictor.images = predictor.graph.get_tensor_by_name(signature.inputs["images"].name)
         predictor.probabilities_op = predictor.graph.get_tensor_by_name(
             signature.outputs["probabilities"].name)

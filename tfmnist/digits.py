@@ -1,11 +1,13 @@
 """One digit's ink, prepared as MNIST prepared its digits: strokes far thinner than MNIST's
 thickened, cropped to the ink, scaled to fit 20x20, and placed in 28x28 by its centre of
 mass. Each digit of a number is prepared on its own: its own box, width and centre."""
+import collections
+
 import numpy as np
 
 from tfmnist.image_files import resize
 from tfmnist.ink import ink_strokes, normalise_stroke_width
-from tfmnist.number_splitting import split_digits
+from tfmnist.number_splitting import marks, split_digits
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
@@ -24,13 +26,18 @@ def digit_28x28(strokes):
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
 
 
+Prepared = collections.namedtuple("Prepared", ["ink", "digits", "marks"])
+
+
 def prepare(pixels, one_digit=False):
     """The photo pipeline that classify.py, draw.py and the benchmark share: an image [h, w,
-    channels] in 0..255 -> (its ink map, the 28x28 float32 arrays in [0, 1] MNIST would make
-    of its digits, left to right). one_digit: all the ink is one digit."""
+    channels] in 0..255 -> Prepared(its ink map, the 28x28 float32 arrays in [0, 1] MNIST
+    would make of its digits, left to right, how many separate marks its ink makes).
+    one_digit: all the ink is one digit."""
     strokes = ink_strokes(pixels)
-    return strokes, [digit_28x28(digit)
-                     for digit in ([strokes] if one_digit else split_digits(strokes))]
+    found = marks(strokes)
+    digits = [strokes] if one_digit else split_digits(strokes, found)
+    return Prepared(strokes, [digit_28x28(digit) for digit in digits], len(found))
 
 
 def to_mnist(pixels):

@@ -21,10 +21,18 @@ def is_saved_model(path):
 
 
 def check_target(export_dir):
-    """Raises UsageError unless export_dir is new or an empty directory."""
+    """Raises UsageError unless export_dir is new or an empty directory, in a place where a
+    directory can be made: checked before training, not after it."""
     if os.path.exists(export_dir) and (not os.path.isdir(export_dir) or os.listdir(export_dir)):
         raise UsageError("--export %s: it exists and is not an empty directory; choose a new one"
                          % export_dir)
+    existing = os.path.dirname(os.path.abspath(export_dir))
+    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)  # write() makes the directories below it
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".export-probe-", dir=existing))
+    except OSError as e:
+        raise UsageError("--export %s: cannot write there: %s" % (export_dir, e.strerror or e))
 
 
 def write(predictor, export_dir):

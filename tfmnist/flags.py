@@ -15,7 +15,6 @@ import os
 import input_data
 from tfmnist import rundirs
 from tfmnist.command_line import UsageError
-from tfmnist.tf1 import tf
 
 MAX_STEPS = 10 ** 9  # more training steps than anyone can wait for: a typo
 # Flags that shape the training schedule: --resume refuses to continue under other values.
@@ -23,7 +22,7 @@ SCHEDULE_FLAGS = ("batch_size", "epochs", "steps", "learning_rate", "seed", "val
                   "data_dir")
 
 
-def _number(convert, check, requirement):
+def number(convert, check, requirement):
     """An argparse type: `convert`, then `check`, or a one-line error saying what is needed."""
     def parse(text):
         try:
@@ -36,17 +35,17 @@ def _number(convert, check, requirement):
     return parse
 
 
-positive_int = _number(int, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
-non_negative_int = _number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
-seed_int = _number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
-thread_count = _number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
-positive_float = _number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
+positive_int = number(int, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
+non_negative_int = number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
+seed_int = number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
+thread_count = number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
+positive_float = number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
                          "a positive number below 10^9")
-non_negative_float = _number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
+non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
                              "a number from 0 to 10^9")
-pixel_shift = _number(int, lambda v: 0 <= v <= 4,
+pixel_shift = number(int, lambda v: 0 <= v <= 4,
                       "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
-probability = _number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
 def sizes(text):
@@ -212,5 +211,9 @@ def total_steps(args, mnist, replicas=1):
 
 def session_config(args):
     """Session options for these small models on a CPU: --threads."""
+    # Imported here: this module is TensorFlow-free until then, so that tools/benchmark.py
+    # answers a bad flag before TensorFlow's seconds of loading.
+    from tfmnist.tf1 import tf
+
     return tf.ConfigProto(intra_op_parallelism_threads=args.threads,
                           inter_op_parallelism_threads=args.threads)

@@ -29,19 +29,26 @@ def pieces(ink):
     return found
 
 
-def split_digits(strokes):
+def marks(strokes):
+    """The ink's separate marks, specks left out: a list of (rows, cols) index arrays."""
+    found = pieces(strokes > 0.3)
+    if not found:
+        return []
+    largest = max(len(p[0]) for p in found)
+    return [p for p in found if len(p[0]) >= SPECK * largest]
+
+
+def split_digits(strokes, found=None):
     """The digits of a number written in a row, left to right: a strokes map for each.
 
-    The ink's pieces are grouped by their columns: pieces side by side with a gap between
-    them are separate digits; a piece over or under another (a 5's bar, a broken stroke) is
+    The ink's marks are grouped by their columns: marks side by side with a gap between
+    them are separate digits; a mark over or under another (a 5's bar, a broken stroke) is
     part of it. Specks are left out. A group far wider than tall is taken for touching
-    digits, and cut where its ink is thinnest.
+    digits, and cut where its ink is thinnest. found: marks(strokes), if known already.
     """
-    found = [p for p in pieces(strokes > 0.3)]
+    found = marks(strokes) if found is None else found
     if not found:
         return [strokes]
-    largest = max(len(p[0]) for p in found)
-    found = [p for p in found if len(p[0]) >= SPECK * largest]
     height = max(p[0].max() - p[0].min() + 1 for p in found)
     groups = []  # [first column, last column, [pieces]], left to right
     for piece in sorted(found, key=lambda p: p[1].min()):

@@ -170,11 +170,13 @@ def claim(run_dir, fresh, created=False):
     return lock
 
 
-def remove_unsaved_run(run_dir, lock):
+def remove_unsaved_run(run_dir, lock, everything=False):
     """Removes the files of a new run that saved no checkpoint, and its directory if it was
-    made for the run. The directory was empty when the run claimed it: all are its own."""
+    made for the run. The directory was empty when the run claimed it: all are its own
+    (everything: whatever their names, as transfer_mnist.py's own files)."""
     for name in os.listdir(run_dir):
-        if _RUN_FILES.match(name) or _TEMPORARY.match(name) or name == LOCK_FILE:
+        if (everything or _RUN_FILES.match(name) or _TEMPORARY.match(name)
+                or name == LOCK_FILE):
             _remove(os.path.join(run_dir, name))
     lock.close()
     if lock.created_dir:

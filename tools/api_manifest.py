@@ -36,6 +36,7 @@ PIP_DOWNLOAD = ["download", "--no-deps", "--only-binary=:all:", "--python-versio
                 "--platform", "manylinux2010_x86_64", "--platform", "manylinux1_x86_64"]
 TF_API = "tensorflow_core/_api/v1/compat/v1"
 MNIST_LOADER = "tensorflow_core/contrib/learn/python/learn/datasets/mnist.py"
+LOADER_FUNCTIONS = ("read_data_sets", "extract_images", "extract_labels", "dense_to_one_hot")
 
 
 def params_of(function):
@@ -366,12 +367,12 @@ def params_with_defaults(function):
 
 def mnist_loader_lines(root):
     """TF1's MNIST loader (tensorflow.examples.tutorials.mnist.input_data, which imports
-    contrib's): read_data_sets, DataSet and DataSet.next_batch, with their defaults."""
+    contrib's): its functions, DataSet and DataSet.next_batch, with their defaults."""
     tree = ast.parse(open(os.path.join(root, MNIST_LOADER), encoding="utf-8").read())
     lines = []
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == "read_data_sets":
-            lines.append(("read_data_sets", "function", params_with_defaults(node)))
+        if isinstance(node, ast.FunctionDef) and node.name in LOADER_FUNCTIONS:
+            lines.append((node.name, "function", params_with_defaults(node)))
         elif isinstance(node, ast.ClassDef) and node.name == "DataSet":
             for method in node.body:
                 if isinstance(method, ast.FunctionDef) and method.name == "__init__":
