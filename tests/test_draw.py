@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import tiny_flags
 import draw
@@ -210,6 +211,53 @@ def test_drawing_on_the_page_shows_the_answer_and_the_input(server, tmp_path):
         assert pixels.shape[0] > 300 and pixels.std() > 10  # not blank
         browser.find_element(By.ID, "clear").click()
         assert browser.find_elements(By.CSS_SELECTOR, ".model") == []
+    finally:
+        browser.quit()
+
+
+# Dark pixels of the canvas in the box [x0, x1) x [y0, y1) of its 280x280 pixels.
+COUNT_DARK = """
+    const [x0, y0, x1, y1] = arguments;
+    const pixels = document.getElementById("canvas").getContext("2d")
+        .getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    let dark = 0;
+    for (let i = 0; i < pixels.length; i += 4) dark += pixels[i] < 128;
+    return dark;"""
+
+
+@pytest.mark.slow
+def test_a_photo_replaces_the_drawing_and_drawing_again_starts_afresh(server, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # A 200x100 photo, white with its right half black: fitted on the canvas, 280x140 from
+    # row 70, black from column 140.
+    photo = np.full((100, 200), 255, np.uint8)
+    photo[:, 100:] = 0
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    browser = _browser()
+    try:
+        browser.get("http://%s:%d/" % server)
+        canvas = browser.find_element(By.ID, "canvas")
+        scale = 280 / canvas.size["width"]  # canvas pixels per CSS pixel
+
+        def stroke(x0, y0, x1, y1):  # in canvas pixels
+            ActionChains(browser).move_to_element_with_offset(
+                canvas, round((x0 - 140) / scale), round((y0 - 140) / scale)).click_and_hold() \
+                .move_by_offset(round((x1 - x0) / scale), round((y1 - y0) / scale)) \
+                .release().perform()
+
+        stroke(20, 30, 260, 30)  # a bar along the top, where the photo leaves white
+        assert browser.execute_script(COUNT_DARK, 0, 0, 280, 60) > 1000
+        browser.find_element(By.ID, "file").send_keys(str(tmp_path / "photo.png"))
+        WebDriverWait(browser, 20).until(
+            lambda b: b.execute_script(COUNT_DARK, 150, 80, 270, 200) == 120 * 120)
+        assert browser.execute_script(COUNT_DARK, 0, 0, 280, 60) == 0  # the drawing is gone
+        assert browser.execute_script(COUNT_DARK, 0, 80, 130, 200) == 0
+        stroke(20, 30, 100, 30)  # drawing again: the photo goes, the new stroke alone stays
+        assert browser.execute_script(COUNT_DARK, 150, 80, 270, 200) == 0
+        assert browser.execute_script(COUNT_DARK, 0, 0, 140, 60) > 300
     finally:
         browser.quit()
 
