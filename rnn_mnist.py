@@ -4,7 +4,8 @@ Each row is projected to 128 units, an LSTM cell of 128 units (forget bias 1.0) 
 rows in turn, and its last hidden state gives the 10 logits. The cell is written from its
 equations in lstm_cell(), and unrolled over the rows in the graph. For speed, a training
 batch is read as independent chains of about 64 images each (see inference()), and its
-images are moved by up to 2 pixels each way, at random (see shifted()).
+images are moved by up to 2 pixels each way, at random (tfmnist/augment.py): it learns the
+55,000 training images by heart in a few epochs otherwise.
 
     python rnn_mnist.py [--epochs 10] [--help]
 """
@@ -13,6 +14,7 @@ import sys
 import numpy as np
 
 from tfmnist import flags
+from tfmnist.augment import shifted
 from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, evaluation
 from tfmnist.tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
@@ -137,32 +139,6 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm, wrap_optimi
     gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
     train_step = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
     return train_step, learning_rate
-
-
-def shifted(images, max_shift, rng):
-    """Each image moved by up to max_shift pixels up or down and left or right, at random:
-    the LSTM, which learns its 55,000 training images by heart in a few epochs, sees a new
-    version of each every epoch. MNIST's digits lie in a 20x20 box with 4 pixels around.
-
-    images: [batch, 784], as the data set gives them; rng: a NumPy Generator.
-    """
-    if max_shift == 0:
-        return images
-    batch_size = len(images)
-    padded = np.zeros([batch_size, NUM_STEPS + 2 * max_shift, ROW_PIXELS + 2 * max_shift],
-                      images.dtype)
-    padded[:, max_shift:-max_shift, max_shift:-max_shift] = images.reshape(
-        batch_size, NUM_STEPS, ROW_PIXELS)
-    # Image k is cut out of its padded image from row down[k] and column right[k]: the
-    # rows of all the images that start at the same row at once, then the columns likewise.
-    down, right = rng.integers(0, 2 * max_shift + 1, size=(2, batch_size))
-    rows_cut = np.empty([batch_size, NUM_STEPS, padded.shape[2]], images.dtype)
-    for top in range(2 * max_shift + 1):
-        rows_cut[down == top] = padded[down == top, top:top + NUM_STEPS]
-    moved = np.empty([batch_size, NUM_STEPS, ROW_PIXELS], images.dtype)
-    for left in range(2 * max_shift + 1):
-        moved[right == left] = rows_cut[right == left, :, left:left + ROW_PIXELS]
-    return moved.reshape(batch_size, -1)
 
 
 def build_parser():

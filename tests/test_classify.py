@@ -371,6 +371,23 @@ def test_a_row_of_small_digits_above_a_hard_shadow_reads_as_its_digits(edge, slo
         assert np.abs(digit - digits[0]).mean() < 0.05  # each prepared alike, on its own
 
 
+def test_rows_on_a_page_of_faint_traces_split_into_their_digits_each_full_size():
+    # The simulator's "rows, faint" (tools/photos.py): thin slanted digits on a page with
+    # faint traces all over it. The traces are no ink of the row: it is still small, looked
+    # at closer, and split into its digits, each filling MNIST's 20-pixel box (before, a
+    # row of 10 read as 6, and digits shrank to dots).
+    import photos
+    from tfmnist.digits import prepare
+
+    digits = input_data.read_data_sets(download=False).validation.images[:40]
+    for jpeg, shown in photos.render_rows(digits, faint=True):
+        prepared = prepare(image_files.decode(jpeg)).digits
+        assert len(prepared) == shown
+        for digit in prepared:
+            rows, cols = np.nonzero(digit > 0.1)
+            assert max(np.ptp(rows), np.ptp(cols)) + 1 >= 19
+
+
 def test_dark_ink_on_paper_whose_border_is_mostly_in_a_hard_shadow():
     # The light paper meets the border only along part of the top: the border's typical
     # level is the shadow's, yet the ink is still the dark, not the light paper.
@@ -383,6 +400,33 @@ def test_dark_ink_on_paper_whose_border_is_mostly_in_a_hard_shadow():
     photo[strokes] = 40.0
     got = ink(photo[..., None])
     assert got[strokes].mean() > got[:60, 30:90][~strokes[:60, 30:90]].mean() + 0.3
+
+
+@pytest.mark.parametrize("trace", [(0.2, 2), (0.25, 1)])
+def test_a_faint_trace_in_a_digits_crop_does_not_shrink_it(trace):
+    # A digit's crop in a photo of a row holds the whole height of the page: a faint speck or
+    # line far above the digit is no ink of it, and must not set its box (real photos: a 7
+    # came out a speck of 3 pixels in an empty 28x28).
+    from tfmnist.digits import digit_28x28
+
+    level, size = trace
+    strokes = on_canvas(seven(height=40), shape=(400, 60), at=(300, 20))
+    strokes[20:20 + size, 10:10 + 3 * size] = level  # a speck, 280 pixels above the digit
+    alone = digit_28x28(on_canvas(seven(height=40), shape=(400, 60), at=(300, 20)))
+    with_trace = digit_28x28(strokes)
+    rows, cols = np.nonzero(with_trace > 0.1)
+    assert np.ptp(rows) + 1 >= 19  # the 20x20 box, not a dot
+    np.testing.assert_allclose(with_trace, alone, atol=1e-6)
+
+
+def test_faint_rows_in_the_simulator_are_seeded_and_thin():
+    import photos
+
+    digits = input_data.read_data_sets(download=False).validation
+    rows = photos.render_rows(digits.images[:8], faint=True)
+    assert photos.render_rows(digits.images[:8], faint=True) == rows
+    assert rows != photos.render_rows(digits.images[:8])
+    assert sum(shown for _, shown in rows) == 8
 
 
 def test_faint_squared_paper_is_not_ink(tmp_path):

@@ -243,7 +243,7 @@ def test_a_speck_of_ink_is_no_digit():
     (["paired", "softmax", "--torch-python", sys.executable], "'softmax' is not one of cnn, rnn"),
     (["train", "--torch-python", "/nonexistent"], "is not a Python interpreter one can run"),
     (["--classify-png", "0"], "invalid choice"),
-    (["profile", "cnn"], "argument model: invalid choice: 'cnn'"),
+    (["profile", "mlp"], "argument model: invalid choice: 'mlp'"),
     (["profile", "rnn", "--chains", "0"], "argument --chains: '0' is not a whole number"),
     ([], "the following arguments are required: COMMAND"),
 ])

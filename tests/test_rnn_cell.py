@@ -2,6 +2,7 @@
 import numpy as np
 
 import rnn_mnist
+from tfmnist import augment
 from tfmnist.tf1 import tf
 
 
@@ -101,7 +102,7 @@ def test_shifted_images_move_whole_by_at_most_max_shift():
     images = np.zeros((1000, 28, 28), np.float32)
     images[:, 4:24, 4:24] = np.random.default_rng(0).uniform(0.1, 1, (1000, 20, 20))
     for max_shift in (1, 2, 4):
-        moved = rnn_mnist.shifted(images.reshape(-1, 784), max_shift, np.random.default_rng(1))
+        moved = augment.shifted(images.reshape(-1, 784), max_shift, np.random.default_rng(1))
         assert moved.shape == (1000, 784) and moved.dtype == np.float32
         moved = moved.reshape(-1, 28, 28)
         offsets = set()
@@ -113,4 +114,4 @@ def test_shifted_images_move_whole_by_at_most_max_shift():
             offsets.add(offset)
         assert len(offsets) == (2 * max_shift + 1) ** 2
     flat = images.reshape(-1, 784)
-    assert rnn_mnist.shifted(flat, 0, np.random.default_rng(1)) is flat
+    assert augment.shifted(flat, 0, np.random.default_rng(1)) is flat

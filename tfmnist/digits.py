@@ -16,14 +16,32 @@ IMAGE_SIZE = 28  # ... centred by mass in 28x28
 def digit_28x28(strokes):
     """One digit's strokes -> the 28x28 float32 array in [0, 1] MNIST would make of it:
     strokes thickened to MNIST's width for the digit's height where far thinner, cropped to
-    the ink, scaled to fit 20x20, centred by its mass."""
+    its ink (ink_box), scaled to fit 20x20, centred by its mass."""
     strokes = normalise_stroke_width(strokes)
-    rows, cols = np.nonzero(strokes)
-    digit = strokes[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    top, bottom, left, right = ink_box(strokes)
+    digit = strokes[top:bottom, left:right]
     scale = DIGIT_BOX / max(digit.shape)
     digit = resize(digit, max(1, round(digit.shape[0] * scale)),
                    max(1, round(digit.shape[1] * scale)))
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
+
+
+def ink_box(strokes, edge=1):
+    """(top, bottom, left, right), bottom and right past the end: the box around a digit's
+    marks (strokes above 0.3, specks left out: number_splitting.marks), widened by `edge`
+    pixels for the faint edges of its strokes. Not every non-zero pixel: in a photo, a faint
+    trace or a speck anywhere in the digit's crop would set the box, and the digit, scaled
+    to fit it, would come out a dot."""
+    found = marks(strokes)
+    if not found:  # faint all over: the non-zero pixels are all there is
+        rows, cols = np.nonzero(strokes)
+        return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    rows = np.concatenate([piece[0] for piece in found])
+    cols = np.concatenate([piece[1] for piece in found])
+    top, left = max(rows.min() - edge, 0), max(cols.min() - edge, 0)
+    near = strokes[top:rows.max() + 1 + edge, left:cols.max() + 1 + edge]
+    rows, cols = np.nonzero(near)  # the ink there, to its last faint pixel
+    return top + rows.min(), top + rows.max() + 1, left + cols.min(), left + cols.max() + 1
 
 
 Prepared = collections.namedtuple("Prepared", ["ink", "digits", "marks"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from tfmnist.image_files import ImageError, resize
 from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
-from tfmnist.number_splitting import pieces
+from tfmnist.number_splitting import marks, pieces
 
 WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit,
 WORK_SHORT_SIDE = 96  # but a wide one (a row of digits) keeps this much on its shorter side
@@ -64,9 +64,14 @@ def _box_side(strokes):
 
 
 def _ink_height(strokes):
-    """The height of the box around the ink: a digit's, or a row of digits'."""
-    rows = np.nonzero(strokes.max(axis=1))[0]
-    return np.ptp(rows) + 1 if len(rows) else 0
+    """The height of the box around the ink's marks: a digit's, or a row of digits'. Not of
+    every non-zero pixel: faint traces all over the page would make a small row look tall,
+    and it would not be looked at closer."""
+    found = marks(strokes)
+    if not found:
+        return 0
+    rows = np.concatenate([piece[0] for piece in found])
+    return np.ptp(rows) + 1
 
 
 def work_size(shape):
@@ -84,7 +89,11 @@ def _around_ink(pixels):
         fine = remove_background(ink(pixels, FINE_WORK_SIZE))
     except ImageError:
         return None
-    rows, cols = np.nonzero(fine)
+    found = marks(fine)  # the marks, not faint traces elsewhere on the page
+    if not found:
+        return None
+    rows = np.concatenate([piece[0] for piece in found])
+    cols = np.concatenate([piece[1] for piece in found])
     scale = max(pixels.shape[:2]) / max(fine.shape)
     margin = CROP_MARGIN * (np.ptp(rows) + 1)
     top, bottom = [int(scale * v) for v in (rows.min() - margin, rows.max() + 1 + margin)]

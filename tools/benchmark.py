@@ -179,7 +179,7 @@ def draw_strokes(count, run_dir=None):
 
     images, labels = test_digits(count)
     run_dir, on_arrays = cnn_on_arrays(images, run_dir)
-    server = draw.serve("127.0.0.1", 0, {"cnn": draw.Model("cnn", run_dir)}, {}, quiet=True)
+    server = draw.serve("127.0.0.1", 0, {"cnn": draw.load_model("cnn", run_dir)}, {}, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/classify" % server.server_address[1]
     drawn = []
@@ -228,7 +228,8 @@ def photo_accuracy(count, run_dir=None, split="test"):
     # Numbers: the same digits, 2 to 4 a photo, and rows of 5 to 12 small ones, read
     # through classify's splitting.
     for kind, rendered in ((photos.NUMBER_KIND, photos.render_numbers(arrays)),
-                           (photos.ROW_KIND, photos.render_rows(arrays))):
+                           (photos.ROW_KIND, photos.render_rows(arrays)),
+                           (photos.FAINT_ROW_KIND, photos.render_rows(arrays, faint=True))):
         right.append(numbers_read(kind, rendered, labels, predictor))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
     print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
@@ -358,19 +359,32 @@ def cluster_runs(models, workers=2, script_args=()):
     return rows
 
 
-def profile(batch_size, chains, steps=30, traced_steps=5):
-    """Times and traces training steps of rnn_mnist.py's graph on random images; prints where
-    the time goes. chains: as rnn_mnist.main() picks for the batch size, by default."""
+def profile(model, batch_size, chains, steps=30, traced_steps=5):
+    """Times and traces training steps of a script's graph (cnn: cnn_mnist.py's, with its
+    dropout; rnn: rnn_mnist.py's) on random images; prints where the time goes. chains: as
+    rnn_mnist.main() picks for the batch size, by default."""
     import collections
-    import rnn_mnist
     from tfmnist.tf1 import tf
 
-    chains = chains or rnn_mnist.chains_for(batch_size)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
         y_ = tf.placeholder(tf.int64, [None])
-        loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
-        train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
+        if model == "cnn":
+            import cnn_mnist
+
+            batch_size = batch_size or 100
+            loss_op = cnn_mnist.loss(cnn_mnist.inference(x, keep_prob=0.5), y_)
+            train_step, _ = cnn_mnist.training(loss_op, 1e-3, 10 ** 6)
+            title = "cnn_mnist.py, batch %d" % batch_size
+        else:
+            import rnn_mnist
+
+            batch_size = batch_size or 256
+            chains = chains or rnn_mnist.chains_for(batch_size)
+            loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
+            train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
+            title = "rnn_mnist.py, batch %d in %d chain%s" % (batch_size, chains,
+                                                               "s"[:chains - 1])
         rng = np.random.default_rng(0)
         feed = {x: rng.random((batch_size, 784), dtype=np.float32),
                 y_: rng.integers(0, 10, batch_size)}
@@ -401,9 +415,8 @@ def profile(batch_size, chains, steps=30, traced_steps=5):
                             "update" if re.match(r"(Adam|clip|global_norm)", node.node_name)
                             else "forward"] += ms
     total = sum(by_type.values())
-    print("rnn_mnist.py, batch %d in %d chain%s: %.1f ms a step (%.0f images/s); %d ops a step"
-          % (batch_size, chains, "s"[:chains - 1], step_ms, batch_size / step_ms * 1e3,
-             round(sum(count.values()))))
+    print("%s: %.1f ms a step (%.0f images/s); %d ops a step"
+          % (title, step_ms, batch_size / step_ms * 1e3, round(sum(count.values()))))
     print("op time summed over both threads, traced: %.1f ms (%s)" % (total, ", ".join(
         "%s %.1f" % part for part in by_part.most_common())))
     print("\n| op type | ms a step | share | ops a step |\n| --- | --- | --- | --- |")
@@ -469,8 +482,10 @@ def build_parser():
     cluster_parser.add_argument("--script-args", default="",
                                 help="extra flags for every script, e.g. '--epochs 1'")
     profile_parser = commands.add_parser("profile", help="where a training step's time goes")
-    profile_parser.add_argument("model", choices=("rnn",), help="the model: rnn (the LSTM)")
-    profile_parser.add_argument("--batch-size", type=flags.positive_int, default=256)
+    profile_parser.add_argument("model", choices=("cnn", "rnn"),
+                                help="the model: cnn or rnn (the LSTM)")
+    profile_parser.add_argument("--batch-size", type=flags.positive_int, default=None,
+                                help="default: the script's (CNN 100, LSTM 256)")
     profile_parser.add_argument("--chains", type=flags.positive_int, default=None,
                                 help="chains the batch is read in (default: as rnn_mnist.py "
                                      "picks for the batch size)")
@@ -488,7 +503,7 @@ def main(argv=None):
     if args.command == "draw-strokes":
         return draw_strokes(args.count, args.run_dir)
     if args.command == "profile":
-        return profile(args.batch_size, args.chains)
+        return profile(args.model, args.batch_size, args.chains)
     if args.command == "cluster":
         return cluster_runs(args.models, script_args=args.script_args.split())
     return photo_accuracy(args.count, args.run_dir, args.digits)

@@ -175,19 +175,55 @@ def number(digits, rng):
     return _photo(_ink_on(sheet, canvas * rng.uniform(0.7, 1.0), (40, 40, 60)), rng, degrees=3)
 
 
-def row_of_digits(digits, rng, hard_shadow):
+def _slanted(ink, shear):
+    """The ink [h, w] slanted by `shear` (columns moved per row, from the bottom row), wider
+    by what the slant takes."""
+    height, width = ink.shape
+    extra = int(np.ceil(abs(shear) * height))
+    image = Image.fromarray(np.uint8(np.clip(ink, 0, 1) * 255)).transform(
+        (width + extra, height), Image.AFFINE,
+        (1, shear, -shear * height if shear > 0 else 0, 0, 1, 0), resample=Image.BILINEAR)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def _faint_traces(sheet_shape, digit_height, rng):
+    """What else a page shows, too faint to be writing but not blank: specks of dust or
+    graphite and short faint lines (a pencil's guide, the page beneath), scattered over the
+    sheet at a twelfth to a quarter of the ink's darkness: a map [h, w] in [0, 1]."""
+    height, width = sheet_shape
+    traces = Image.new("L", (width, height), 0)
+    pen = ImageDraw.Draw(traces)
+    for _ in range(int(rng.integers(60, 150))):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        level = int(255 * rng.uniform(0.08, 0.25))
+        if rng.random() < 0.5:
+            radius = rng.uniform(0.5, 2.0)
+            pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=level)
+        else:
+            length, angle = digit_height * rng.uniform(0.3, 2.0), rng.uniform(0, np.pi)
+            pen.line([x, y, x + length * np.cos(angle), y + length * np.sin(angle)],
+                     fill=level, width=1)
+    return np.asarray(traces, np.float32) / 255.0
+
+
+def row_of_digits(digits, rng, hard_shadow, faint=False):
     """A row of digits [n, 784] written small with a fine pen, in a large photo of the page:
     each digit 3 to 8% of the photo's height, its strokes 2 to 4 pixels wide, gaps of 0.15
     to 0.4 of its height; hard_shadow: the phone's own shadow across the bottom, its edge
-    sharp (1 to 3 pixels) and clear of the digits."""
+    sharp (1 to 3 pixels) and clear of the digits. faint: as real photos of a fine pen show
+    it: strokes 1 to 2 pixels wide, slanted by up to 18 degrees, on a page with faint
+    traces all over it (_faint_traces)."""
     height = int(rng.integers(720, 1081))  # of the photo, which is 4:3 ...
     width = height * 4 // 3
     frame = 1.25  # ... once _photo() has cropped a tenth off each side of the frame
     sheet_height, sheet_width = int(height * frame), int(width * frame)
     digit_height = height * rng.uniform(0.03, 0.08)
     box = int(round(digit_height * 28 / 20))  # MNIST's digits are 20 of their box's 28 pixels
-    pen_width = int(rng.integers(2, 5))
+    pen_width = int(rng.integers(1, 3)) if faint else int(rng.integers(2, 5))
     inks = [_ink_columns(_fine_pen(digit, box, pen_width)) for digit in digits]
+    if faint:
+        slant = np.tan(np.radians(rng.uniform(-5, 18)))  # one writer's slant, mostly right
+        inks = [_ink_columns(_slanted(ink, slant)) for ink in inks]
     gaps = [int(digit_height * rng.uniform(0.15, 0.4)) for _ in inks[1:]] + [0]
     row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
     canvas = np.zeros((sheet_height, sheet_width), np.float32)
@@ -205,14 +241,17 @@ def row_of_digits(digits, rng, hard_shadow):
         shade = 1 - (1 - darkness) / (1 + np.exp(np.clip(-distance / rng.uniform(0.5, 1.5),
                                                           -50, 50)))
         sheet = sheet * shade[..., None]
-    return _photo(_ink_on(sheet, canvas * rng.uniform(0.75, 1.0), (35, 35, 55)), rng,
-                  degrees=3)
+    ink = canvas * rng.uniform(0.75, 1.0)
+    if faint:
+        ink = np.maximum(ink, _faint_traces(canvas.shape, digit_height, rng))
+    return _photo(_ink_on(sheet, ink, (35, 35, 55)), rng, degrees=3)
 
 
 KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
          "coloured ink": coloured, "squared paper": squared_paper}
 NUMBER_KIND = "numbers"  # several digits a photo: see render_numbers()
 ROW_KIND = "rows, small"  # 5 to 12 small digits in a large photo: see render_rows()
+FAINT_ROW_KIND = "rows, faint"  # the same, thin, slanted, with faint traces on the page
 
 
 def render(kind, digits, seed=0):
@@ -228,13 +267,13 @@ def render_numbers(digits, seed=0):
     return _numbers_in_photos(digits, rng, 2, 4, lambda shown, _: number(shown, rng))
 
 
-def render_rows(digits, seed=0):
+def render_rows(digits, seed=0, faint=False):
     """Photos of rows of small digits written with a fine pen, made from `digits` [N, 784]
     in order, 5 to 12 of them a photo, every other photo with a hard shadow: a list of
-    (JPEG bytes, how many digits it shows)."""
-    rng = np.random.default_rng([seed, len(KINDS) + 1])
+    (JPEG bytes, how many digits it shows). faint: see row_of_digits()."""
+    rng = np.random.default_rng([seed, len(KINDS) + (2 if faint else 1)])
     return _numbers_in_photos(digits, rng, 5, 12, lambda shown, index: row_of_digits(
-        shown, rng, hard_shadow=index % 2 == 1))
+        shown, rng, hard_shadow=index % 2 == 1, faint=faint))
 
 
 def _numbers_in_photos(digits, rng, fewest, most, photo_of):
