@@ -28,3 +28,12 @@ def test_every_kind_of_simulated_photo(cnn_run, capsys):
     for kind in ("thin pen", "marker", "shadow", "coloured ink", "squared paper", "numbers",
                  "rows, small", "rows, faint", "all photos"):
         assert "  %s " % kind in out, kind
+
+
+def test_peers_run_at_each_scripts_own_default_batch():
+    import rnn_mnist
+
+    assert benchmark.default_batch_size("cnn") == cnn_mnist.build_parser().get_default(
+        "batch_size") == 50
+    assert benchmark.default_batch_size("rnn") == rnn_mnist.build_parser().get_default(
+        "batch_size")

@@ -27,6 +27,7 @@ profile traces training steps of the LSTM (tf.RunOptions FULL_TRACE): the time o
 summed by type, and by part (forward, backward, the update), and how many run per step.
 """
 import argparse
+import importlib
 import json
 import os
 import re
@@ -59,9 +60,15 @@ MODELS = {
     "autoencoder-32": ("autoencoder_mnist.py", ["--code-size", "32"]),
 }
 SCRIPTS = {name: script for name, (script, _) in MODELS.items()}
-# The peer of each script, and the batch size to run it at (the script's default).
-PEERS = {"cnn": ("torch_cnn.py", 100), "rnn": ("torch_lstm.py", 256)}
+PEERS = {"cnn": "torch_cnn.py", "rnn": "torch_lstm.py"}  # each script's peer in PEER_DIR
 PEER_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "bench")
+
+
+def default_batch_size(model):
+    """The batch size a script trains with by default, from its own parser: its peer runs
+    at the same."""
+    script = importlib.import_module(SCRIPTS[model][:-len(".py")])
+    return script.build_parser().get_default("batch_size")
 
 
 def script_metrics(script, extra_args, run_dir):
@@ -105,7 +112,7 @@ def paired_throughput(model, torch_python, rounds, batch_size):
     """Alternates short runs of a script and of its peer at batch_size; returns (script,
     peer) images/s lists, one figure per round, each from the 60 steps after 5 warm-up
     steps."""
-    peer = PEERS[model][0]
+    peer = PEERS[model]
     script_rates, peer_rates = [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as run_dir:
@@ -296,7 +303,7 @@ def train(models, torch_python=None, script_args=()):
         figure, wall, images_per_s = run_script(script, model_flags + list(script_args))
         peer = None
         if torch_python and model in PEERS:
-            peer = run_peer(torch_python, *PEERS[model])
+            peer = run_peer(torch_python, PEERS[model], default_batch_size(model))
         rows.append((command, figure, wall, images_per_s, peer))
 
     print("\n| command | test figure | wall time | training images/s | PyTorch peer images/s |")
@@ -311,9 +318,9 @@ def paired(models, torch_python, rounds, batch_size=None):
     """Compares throughput with the peers over alternating rounds; prints the table."""
     rows = []
     for model in models:
-        size = batch_size or PEERS[model][1]
+        size = batch_size or default_batch_size(model)
         print("%d rounds of %s beside %s at batch %d ..." % (rounds, SCRIPTS[model],
-                                                            PEERS[model][0], size), flush=True)
+                                                            PEERS[model], size), flush=True)
         rows.append((model, size, *paired_throughput(model, torch_python, rounds, size)))
     print("\n| script | batch | images/s, median (range) | peer images/s, median (range) "
           "| ratio of medians |")
