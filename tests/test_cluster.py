@@ -426,10 +426,13 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
         cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A shell's background job ignores Ctrl-C, and so would Python: not this terminal's.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    lines = []
-    for line in launcher.stdout:  # until both workers train
+    lines, training = [], set()
+    for line in launcher.stdout:  # until both workers train and the chief has a checkpoint
         lines.append(line)
-        if sum(re.match(r"\[worker \d\] step\s+\d+/", seen) is not None for seen in lines) >= 4:
+        step = re.match(r"\[worker (\d)\] step\s+\d+/", line)
+        if step:
+            training.add(step.group(1))
+        if training == {"0", "1"} and (run_dir / "checkpoint").exists():
             break
     launcher.send_signal(signal.SIGINT)
     rest, _ = launcher.communicate(timeout=60)

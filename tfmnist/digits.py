@@ -7,7 +7,7 @@ import numpy as np
 
 from tfmnist.image_files import resize
 from tfmnist.ink import ink_strokes, normalise_stroke_width
-from tfmnist.number_splitting import marks, split_digits
+from tfmnist.number_splitting import marks, marks_box, split_digits
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
@@ -28,19 +28,18 @@ def digit_28x28(strokes):
 
 def ink_box(strokes, edge=1):
     """(top, bottom, left, right), bottom and right past the end: the box around a digit's
-    marks (strokes above 0.3, specks left out: number_splitting.marks), widened by `edge`
+    marks (strokes above 0.3, specks left out: number_splitting.marks_box), widened by `edge`
     pixels for the faint edges of its strokes. Not every non-zero pixel: in a photo, a faint
     trace or a speck anywhere in the digit's crop would set the box, and the digit, scaled
     to fit it, would come out a dot."""
-    found = marks(strokes)
-    if not found:  # faint all over: the non-zero pixels are all there is
+    box = marks_box(strokes)
+    if box is None:  # faint all over: the non-zero pixels are all there is
         rows, cols = np.nonzero(strokes)
         return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    rows = np.concatenate([piece[0] for piece in found])
-    cols = np.concatenate([piece[1] for piece in found])
-    top, left = max(rows.min() - edge, 0), max(cols.min() - edge, 0)
-    near = strokes[top:rows.max() + 1 + edge, left:cols.max() + 1 + edge]
-    rows, cols = np.nonzero(near)  # the ink there, to its last faint pixel
+    top, bottom, left, right = box
+    top, left = max(top - edge, 0), max(left - edge, 0)
+    # The ink near the marks, to its last faint pixel.
+    rows, cols = np.nonzero(strokes[top:bottom + edge, left:right + edge])
     return top + rows.min(), top + rows.max() + 1, left + cols.min(), left + cols.max() + 1
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from tfmnist.image_files import ImageError, resize
 from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
-from tfmnist.number_splitting import marks, pieces
+from tfmnist.number_splitting import marks_box, pieces
 
 WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit,
 WORK_SHORT_SIDE = 96  # but a wide one (a row of digits) keeps this much on its shorter side
@@ -67,11 +67,8 @@ def _ink_height(strokes):
     """The height of the box around the ink's marks: a digit's, or a row of digits'. Not of
     every non-zero pixel: faint traces all over the page would make a small row look tall,
     and it would not be looked at closer."""
-    found = marks(strokes)
-    if not found:
-        return 0
-    rows = np.concatenate([piece[0] for piece in found])
-    return np.ptp(rows) + 1
+    box = marks_box(strokes)
+    return 0 if box is None else box[1] - box[0]
 
 
 def work_size(shape):
@@ -89,15 +86,14 @@ def _around_ink(pixels):
         fine = remove_background(ink(pixels, FINE_WORK_SIZE))
     except ImageError:
         return None
-    found = marks(fine)  # the marks, not faint traces elsewhere on the page
-    if not found:
+    box = marks_box(fine)  # the marks, not faint traces elsewhere on the page
+    if box is None:
         return None
-    rows = np.concatenate([piece[0] for piece in found])
-    cols = np.concatenate([piece[1] for piece in found])
+    top, bottom, left, right = box
     scale = max(pixels.shape[:2]) / max(fine.shape)
-    margin = CROP_MARGIN * (np.ptp(rows) + 1)
-    top, bottom = [int(scale * v) for v in (rows.min() - margin, rows.max() + 1 + margin)]
-    left, right = [int(scale * v) for v in (cols.min() - margin, cols.max() + 1 + margin)]
+    margin = CROP_MARGIN * (bottom - top)
+    top, bottom = [int(scale * v) for v in (top - margin, bottom + margin)]
+    left, right = [int(scale * v) for v in (left - margin, right + margin)]
     top, left = max(top, 0), max(left, 0)
     crop = pixels[top:bottom, left:right]
     return crop if crop.size < 0.5 * pixels.size else None

@@ -28,6 +28,18 @@ def marks(strokes):
     return [p for p in found if len(p[0]) >= SPECK * largest]
 
 
+def marks_box(strokes):
+    """(top, bottom, left, right) of the box around the ink's marks, bottom and right past
+    the end; None when there are none. Not of every non-zero pixel: faint traces and specks
+    anywhere in a photo would set it."""
+    found = marks(strokes)
+    if not found:
+        return None
+    rows = np.concatenate([piece[0] for piece in found])
+    cols = np.concatenate([piece[1] for piece in found])
+    return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+
+
 def split_digits(strokes, found=None):
     """The digits of a number written in a row, left to right: a strokes map for each.
 
