@@ -117,9 +117,6 @@ def transfer(args, source_train, source_test, target_train, target_test, classes
     rows = []
     for count in args.labels:
         data = subset(target_train, classes, count, args.seed)
-        if data.num_examples == 0:
-            raise UsageError("the target's training set has no images of its classes %s"
-                             % ", ".join(map(str, classes)))
         scratch, _ = train(data, target_test, args.steps, args, num_classes=len(classes))
         data = subset(target_train, classes, count, args.seed)  # the same batches again
         transferred, _ = train(data, target_test, args.steps, args, frozen_from=run_dir,
@@ -152,10 +149,13 @@ def main(argv=None):
         classes, target_train, target_test = TARGET_CLASSES, mnist.train, mnist.test
     source_train = subset(mnist.train, SOURCE_CLASSES, seed=args.seed)
     source_test, target_test = subset(mnist.test, SOURCE_CLASSES), subset(target_test, classes)
+    # Checked before anything trains, not after the source CNN has.
+    target_classes = ", ".join(map(str, classes))
     for dataset, what in ((source_train, "training images of digits 0-4 in %s" % args.data_dir),
                           (source_test, "test images of digits 0-4 in %s" % args.data_dir),
-                          (target_test, "test images of the target classes %s"
-                           % ", ".join(map(str, classes)))):
+                          (subset(target_train, classes),
+                           "training images of the target classes %s" % target_classes),
+                          (target_test, "test images of the target classes %s" % target_classes)):
         if dataset.num_examples == 0:
             raise UsageError("there are no %s: the transfer needs them" % what)
     # A new or empty directory, locked, as every training script asks: never another run's.

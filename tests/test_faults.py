@@ -316,6 +316,8 @@ def write_digits(directory, train_labels, test_labels):
      "there are no training images of digits 0-4 in"),
     ([0, 1, 2, 3, 4, 5] * 20, [0, 1, 2, 3, 4, 5] * 4, True,
      "there are no test images of the target classes 0, 1"),
+    ([0, 1, 2, 3, 4] * 20, list(range(10)) * 4, False,
+     "there are no training images of the target classes 5, 6, 7, 8, 9"),
 ])
 def test_transfer_on_data_without_the_digits_it_needs_is_one_line(
         tmp_path, capsys, train_labels, test_labels, target, words):

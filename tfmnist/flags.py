@@ -40,11 +40,11 @@ non_negative_int = number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number fr
 seed_int = number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
 thread_count = number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
 positive_float = number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
-                         "a positive number below 10^9")
+                        "a positive number below 10^9")
 non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
-                             "a number from 0 to 10^9")
+                            "a number from 0 to 10^9")
 pixel_shift = number(int, lambda v: 0 <= v <= 4,
-                      "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
+                     "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
 probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 

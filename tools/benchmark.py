@@ -186,7 +186,8 @@ def draw_strokes(count, run_dir=None):
 
     images, labels = test_digits(count)
     run_dir, on_arrays = cnn_on_arrays(images, run_dir)
-    server = draw.serve("127.0.0.1", 0, {"cnn": draw.load_model("cnn", run_dir)}, {}, quiet=True)
+    models = {"cnn": draw.load_model("cnn", run_dir)}
+    server = draw.serve("127.0.0.1", 0, models, {}, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = "http://127.0.0.1:%d/classify" % server.server_address[1]
     drawn = []
@@ -373,20 +374,19 @@ def profile(model, batch_size, chains, steps=30, traced_steps=5):
     import collections
     from tfmnist.tf1 import tf
 
+    batch_size = batch_size or default_batch_size(model)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 784])
         y_ = tf.placeholder(tf.int64, [None])
         if model == "cnn":
             import cnn_mnist
 
-            batch_size = batch_size or 100
             loss_op = cnn_mnist.loss(cnn_mnist.inference(x, keep_prob=0.5), y_)
             train_step, _ = cnn_mnist.training(loss_op, 1e-3, 10 ** 6)
             title = "cnn_mnist.py, batch %d" % batch_size
         else:
             import rnn_mnist
 
-            batch_size = batch_size or 256
             chains = chains or rnn_mnist.chains_for(batch_size)
             loss_op = rnn_mnist.loss(rnn_mnist.inference(x, chains=chains), y_)
             train_step, _ = rnn_mnist.training(loss_op, 1e-3, 10 ** 6, 5.0)
@@ -492,7 +492,7 @@ def build_parser():
     profile_parser.add_argument("model", choices=("cnn", "rnn"),
                                 help="the model: cnn or rnn (the LSTM)")
     profile_parser.add_argument("--batch-size", type=flags.positive_int, default=None,
-                                help="default: the script's (CNN 100, LSTM 256)")
+                                help="default: the script's own")
     profile_parser.add_argument("--chains", type=flags.positive_int, default=None,
                                 help="chains the batch is read in (default: as rnn_mnist.py "
                                      "picks for the batch size)")
