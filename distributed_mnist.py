@@ -27,7 +27,7 @@ import mlp_mnist
 import rnn_mnist
 import softmax_mnist
 from tfmnist import distributed, flags
-from tfmnist.augment import shifted
+from tfmnist.augment import shifted, turned
 from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, Reconstruction, evaluation
 from tfmnist.tf1 import tf
@@ -93,8 +93,11 @@ def model_graph(args, total_steps, wrap_optimizer):
     correct_count, accuracy = evaluation(logits, y_)
 
     def feed(batch_xs, batch_ys, step):
-        if args.model in ("cnn", "rnn"):  # shifted as their lessons shift them
-            batch_xs = shifted(batch_xs, args.max_shift, np.random.default_rng([args.seed, step]))
+        rng = np.random.default_rng([args.seed, step])
+        if args.model == "cnn":  # turned and shifted as their lessons turn and shift them
+            batch_xs = turned(batch_xs, args.max_turn, rng)
+        if args.model in ("cnn", "rnn"):
+            batch_xs = shifted(batch_xs, args.max_shift, rng)
         return {x: batch_xs, y_: batch_ys, **extra_feed}
     return (train_step, loss_op, accuracy, Classifier(x, y_, logits, correct_count),
             learning_rate, feed)

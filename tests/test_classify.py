@@ -400,6 +400,10 @@ def test_dark_ink_on_paper_whose_border_is_mostly_in_a_hard_shadow():
     photo[strokes] = 40.0
     got = ink(photo[..., None])
     assert got[strokes].mean() > got[:60, 30:90][~strokes[:60, 30:90]].mean() + 0.3
+    # ... and is measured against the paper it is on, the lit paper, not the shadow that
+    # covers most of the border (against the shadow: 1 - 40 / 94, and a fine pen's faint
+    # digits vanished).
+    np.testing.assert_allclose(got[strokes], 1 - 40 / 235, atol=0.03)
 
 
 @pytest.mark.parametrize("trace", [(0.2, 2), (0.25, 1)])
@@ -419,6 +423,32 @@ def test_a_faint_trace_in_a_digits_crop_does_not_shrink_it(trace):
     np.testing.assert_allclose(with_trace, alone, atol=1e-6)
 
 
+def test_a_faint_digit_is_prepared_at_full_strength():
+    # MNIST's digits were scanned black and white: a digit whose ink is faint beside a
+    # row's darkest stroke (a fine pen's line shrunk below a pixel) is the same digit.
+    from tfmnist.digits import digit_28x28
+
+    dark = on_canvas(seven(height=40), shape=(60, 40), at=(10, 13))
+    np.testing.assert_allclose(digit_28x28(0.4 * dark), digit_28x28(dark), atol=1e-6)
+    assert digit_28x28(0.4 * dark).max() == 1.0
+
+
+def test_a_stroke_faint_in_a_stretch_stays_one_digit():
+    # A fine pen's line, shrunk, is faint in stretches: cut there, a 4 whose bar faded fell
+    # into two marks side by side, both tall, a gap apart, and was read as two digits.
+    # Faint ink that touches no stroke (a trace on the page) is still no part of one.
+    from tfmnist.number_splitting import split_digits
+
+    four = np.zeros((40, 14))
+    four[:25, :3] = four[22:25, :] = four[:, 11:] = 1.0
+    four[22:25, 4:10] = 0.25  # the bar fades for 6 pixels
+    strokes = on_canvas(four, shape=(60, 100), at=(10, 13))
+    strokes[5:30, 60:63] = 0.25  # a faint line of the page beneath, beside the 4
+    assert len(split_digits(strokes)) == 1
+    strokes[10:50, 70:84] = seven(height=40)  # and a second digit, a gap to the right
+    assert len(split_digits(strokes)) == 2
+
+
 def test_faint_rows_in_the_simulator_are_seeded_and_thin():
     import photos
 
@@ -427,6 +457,25 @@ def test_faint_rows_in_the_simulator_are_seeded_and_thin():
     assert photos.render_rows(digits.images[:8], faint=True) == rows
     assert rows != photos.render_rows(digits.images[:8])
     assert sum(shown for _, shown in rows) == 8
+
+
+def test_the_simulators_open_4s_are_seeded_open_and_in_mnists_box():
+    # Drawn 4s open at the top (a hook and a stem, like a Ч): no background enclosed by the
+    # ink, as a closed 4's or a 9's loop is (at most a pinhole where the hook meets the
+    # stem); as MNIST's, within a 20x20 box in the middle.
+    import photos
+    from scipy import ndimage
+
+    fours = photos.open_fours(50)
+    np.testing.assert_array_equal(photos.open_fours(50), fours)
+    assert fours.shape == (50, 784) and fours.min() >= 0 and fours.max() == 1
+    for four in fours.reshape(-1, 28, 28):
+        background, _ = ndimage.label(four < 0.3)
+        enclosed = np.setdiff1d(background, np.concatenate(  # 0: the ink
+            [[0], background[0], background[-1], background[:, 0], background[:, -1]]))
+        assert all((background == region).sum() <= 4 for region in enclosed)
+        rows, cols = np.nonzero(four > 0.1)
+        assert 18 <= np.ptp(rows) + 1 <= 21 and np.ptp(cols) + 1 <= 21
 
 
 def test_faint_squared_paper_is_not_ink(tmp_path):

@@ -115,3 +115,30 @@ def test_shifted_images_move_whole_by_at_most_max_shift():
         assert len(offsets) == (2 * max_shift + 1) ** 2
     flat = images.reshape(-1, 784)
     assert augment.shifted(flat, 0, np.random.default_rng(1)) is flat
+
+
+def _bar_angle(image):
+    """The angle in degrees of an image's ink's long axis from the horizontal."""
+    rows, columns = np.nonzero(image > 0.05)
+    weights = image[rows, columns]
+    covariance = np.cov(np.stack([columns, -rows]), aweights=weights)
+    values, vectors = np.linalg.eigh(covariance)
+    axis = vectors[:, np.argmax(values)]
+    return np.degrees(np.arctan(axis[1] / axis[0]))
+
+
+def test_turned_images_lean_by_at_most_max_turn_and_keep_their_ink():
+    # A bar across the middle of each image: turned by up to 10 degrees, its long axis leans
+    # by that much at most, both ways, and it keeps its ink (no corner of it is cut off).
+    images = np.zeros((500, 28, 28), np.float32)
+    images[:, 12:16, 6:22] = 1.0
+    turned = augment.turned(images.reshape(-1, 784), 10, np.random.default_rng(1))
+    assert turned.shape == (500, 784) and turned.dtype == np.float32
+    angles = np.array([_bar_angle(image) for image in turned.reshape(-1, 28, 28)])
+    assert np.abs(angles).max() <= 10.5
+    assert angles.min() < -8 and angles.max() > 8  # both ways, the whole range drawn
+    np.testing.assert_allclose(turned.sum(axis=1), images.sum(axis=(1, 2)), rtol=0.02)
+    again = augment.turned(images.reshape(-1, 784), 10, np.random.default_rng(1))
+    np.testing.assert_array_equal(turned, again)  # drawn from the generator alone
+    flat = images.reshape(-1, 784)
+    assert augment.turned(flat, 0, np.random.default_rng(1)) is flat

@@ -306,6 +306,9 @@ def test_model_flags_are_checked_too(shared_tiny_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--keep-prob", "0"])
     assert "--keep-prob: '0' is not a probability in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cnn_mnist.main(tiny_flags(shared_tiny_dir, tmp_path) + ["--max-turn", "nan"])
+    assert "--max-turn: 'nan' is not a number of degrees from 0 to 45" in capsys.readouterr().err
     import rnn_mnist
 
     with pytest.raises(SystemExit):

@@ -1,7 +1,9 @@
 """What the training set is shown: each image moved a little, at random, every time it is
 drawn, so that a network sees a new version of each digit every epoch (rnn_mnist.py,
-cnn_mnist.py). MNIST's digits lie in a 20x20 box with 4 pixels of margin around it."""
+cnn_mnist.py), and turned a little (cnn_mnist.py), as people's digits lean. MNIST's digits
+lie in a 20x20 box with 4 pixels of margin around it."""
 import numpy as np
+from scipy import ndimage
 
 IMAGE_SIZE = 28
 
@@ -28,3 +30,17 @@ def shifted(images, max_shift, rng):
     for left in range(2 * max_shift + 1):
         moved[right == left] = rows_cut[right == left, :, left:left + IMAGE_SIZE]
     return moved.reshape(batch_size, -1)
+
+
+def turned(images, max_degrees, rng):
+    """Each image turned about its middle by up to max_degrees either way, at random.
+
+    images: [batch, 784], as the data set gives them; rng: a NumPy Generator.
+    """
+    if max_degrees == 0:
+        return images
+    angles = rng.uniform(-max_degrees, max_degrees, size=len(images))
+    return np.stack([
+        ndimage.rotate(image, angle, reshape=False, order=1)  # bilinear, as large as it was
+        for image, angle in zip(images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), angles)
+    ]).reshape(len(images), -1)

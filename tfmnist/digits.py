@@ -7,23 +7,35 @@ import numpy as np
 
 from tfmnist.image_files import resize
 from tfmnist.ink import ink_strokes, normalise_stroke_width
-from tfmnist.number_splitting import marks, marks_box, split_digits
+from tfmnist.number_splitting import joined_marks, marks_box, split_digits
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
+STROKE_SHARE = 0.3  # a digit's strokes: its ink above this share of its darkest
 
 
 def digit_28x28(strokes):
     """One digit's strokes -> the 28x28 float32 array in [0, 1] MNIST would make of it:
-    strokes thickened to MNIST's width for the digit's height where far thinner, cropped to
-    its ink (ink_box), scaled to fit 20x20, centred by its mass."""
-    strokes = normalise_stroke_width(strokes)
+    strokes at full strength (full_strength), thickened to MNIST's width for the digit's
+    height where far thinner, cropped to its ink (ink_box), scaled to fit 20x20, centred by
+    its mass."""
+    strokes = normalise_stroke_width(full_strength(strokes))
     top, bottom, left, right = ink_box(strokes)
     digit = strokes[top:bottom, left:right]
     scale = DIGIT_BOX / max(digit.shape)
     digit = resize(digit, max(1, round(digit.shape[0] * scale)),
                    max(1, round(digit.shape[1] * scale)))
     return center_in_28x28(np.clip(digit, 0.0, 1.0))
+
+
+def full_strength(strokes):
+    """The digit's strokes [h, w] scaled so that they are 1 where they are typical (the
+    median of its strokes, STROKE_SHARE of its darkest and darker), as MNIST's are: its
+    digits were scanned as black and white. A row's ink is measured against its darkest
+    stroke, and a fine pen's line shrunk below a pixel's width is faint beside it: as
+    faint, a 0 reads as 5 or 9."""
+    typical = np.median(strokes[strokes >= STROKE_SHARE * strokes.max()])
+    return np.clip(strokes / typical, 0.0, 1.0) if typical > 0 else strokes
 
 
 def ink_box(strokes, edge=1):
@@ -49,10 +61,11 @@ Prepared = collections.namedtuple("Prepared", ["ink", "digits", "marks"])
 def prepare(pixels, one_digit=False):
     """The photo pipeline that classify.py, draw.py and the benchmark share: an image [h, w,
     channels] in 0..255 -> Prepared(its ink map, the 28x28 float32 arrays in [0, 1] MNIST
-    would make of its digits, left to right, how many separate marks its ink makes).
-    one_digit: all the ink is one digit."""
+    would make of its digits, left to right, how many separate marks its ink makes: its
+    strokes, joined where faint, number_splitting.joined_marks). one_digit: all the ink is
+    one digit."""
     strokes = ink_strokes(pixels)
-    found = marks(strokes)
+    found = joined_marks(strokes)
     digits = [strokes] if one_digit else split_digits(strokes, found)
     return Prepared(strokes, [digit_28x28(digit) for digit in digits], len(found))
 

@@ -46,6 +46,7 @@ non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
 pixel_shift = number(int, lambda v: 0 <= v <= 4,
                      "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
 probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+turn_degrees = number(float, lambda v: 0 <= v <= 45, "a number of degrees from 0 to 45")
 
 
 def sizes(text):

@@ -7,6 +7,7 @@ thickened to MNIST's width where they are far thinner (normalise_stroke_width())
 docs/photos.md for why each step is there.
 """
 import numpy as np
+from scipy import fft
 
 from tfmnist.image_files import ImageError, resize
 from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
@@ -18,6 +19,10 @@ MIN_CONTRAST = 0.1  # ink this faint (a tenth of black-on-white) is no ink: a bl
 INK_FLOOR = 0.15  # of the darkest stroke: fainter is the paper's grain, not ink
 SHADING_GRADIENT = 0.03  # log brightness per pixel: a gentler change is the light's, not ink
 BORDER_PAPER = 90  # percentile of the border that is paper, to tell dark ink from light
+# A border whose lighter part is this much lighter (in log brightness: 1.4 times) than its
+# median lies mostly in a hard shadow: reflectance() keeps a hard edge's whole step (a
+# shadow of 0.65 or darker: 0.43 or more), and leaves soft shadows at most 0.3 (measured).
+HARD_SHADOW_STEP = 0.35
 DARK_FLOOR = 1 / 64  # brightness added before the log, so black's log is finite
 MNIST_STROKE = 0.13  # MNIST's median stroke width, over the digit's height ...
 THIN_STROKE = 0.09  # ... and below its tenth percentile: a stroke this thin is thickened
@@ -121,10 +126,13 @@ def ink(pixels, longer_side=None):
     border_pixels = np.concatenate([paper_relative[0], paper_relative[-1],
                                     paper_relative[:, 0], paper_relative[:, -1]])
     # Told from the lighter part of the border, as a hard shadow may cover most of it.
-    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - np.percentile(
-        border_pixels, BORDER_PAPER)
-    if -darkest > lightest:  # dark ink: the share of the paper's light it takes away
-        return np.clip(1.0 - np.exp(paper_relative - np.median(border_pixels)), 0.0, 1.0)
+    lit_paper = np.percentile(border_pixels, BORDER_PAPER)
+    darkest, lightest = np.percentile(paper_relative, [0.5, 99.5]) - lit_paper
+    if -darkest > lightest:  # dark ink: the share of the paper's light it takes away ...
+        paper = np.median(border_pixels)
+        if lit_paper - paper > HARD_SHADOW_STEP:  # ... of the lit paper's, not the shadow's
+            paper = lit_paper
+        return np.clip(1.0 - np.exp(paper_relative - paper), 0.0, 1.0)
     return gray
 
 
@@ -145,8 +153,8 @@ def reflectance(gray):
     even at a shadow's edge; ink changes reflectance within a pixel or two. So the log's
     changes between neighbours steeper than SHADING_GRADIENT (and those a pixel beside
     them, an edge's tails) are kept as the ink's, the gentler ones dropped as the light's,
-    and what is kept is integrated back into an image (a Poisson equation, solved with the
-    Fourier transform of the image mirrored, which has no change across its border).
+    and what is kept is integrated back into an image (a Poisson equation, solved with
+    scipy's cosine transform).
     """
     log = np.log(gray + DARK_FLOOR)
     along_rows, along_cols = np.diff(log, axis=1), np.diff(log, axis=0)
@@ -167,17 +175,15 @@ def reflectance(gray):
 
 def _solve_poisson(divergence):
     """The image [h, w] whose Laplacian is `divergence`, with no change across the border
-    (up to a constant, here zero mean): the mirrored image makes the Fourier transform's
-    wrap-around a reflection."""
+    (up to a constant, here zero mean): in the cosine transform's basis (DCT-II, the image
+    mirrored at its border), the Laplacian divides each coefficient by its own eigenvalue."""
     height, width = divergence.shape
-    mirrored = np.concatenate([divergence, divergence[::-1]], axis=0)
-    mirrored = np.concatenate([mirrored, mirrored[:, ::-1]], axis=1)
-    laplacian = ((2 * np.cos(np.pi * np.arange(2 * height) / height) - 2)[:, None]
-                 + (2 * np.cos(np.pi * np.arange(2 * width) / width) - 2)[None, :])
+    laplacian = ((2 * np.cos(np.pi * np.arange(height) / height) - 2)[:, None]
+                 + (2 * np.cos(np.pi * np.arange(width) / width) - 2)[None, :])
     laplacian[0, 0] = 1.0
-    spectrum = np.fft.fft2(mirrored) / laplacian
+    spectrum = fft.dctn(divergence, type=2) / laplacian
     spectrum[0, 0] = 0.0
-    return np.real(np.fft.ifft2(spectrum))[:height, :width].astype(np.float32)
+    return fft.idctn(spectrum, type=2).astype(np.float32)
 
 
 def normalise_stroke_width(strokes):

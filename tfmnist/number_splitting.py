@@ -2,6 +2,8 @@
 import numpy as np
 from scipy import ndimage
 
+MARK = 0.3  # ink above this is a stroke's ...
+JOINED = 0.2  # ... and fainter ink above this, joined to it, the same stroke's
 SPECK = 0.03  # a piece of ink this small beside the largest is a speck, not a stroke
 DIGIT_GAP = 0.08  # pieces closer than this, in the number's height, are one digit
 TOUCHING_WIDTH = 1.0  # ink twice the number's height wide or more is touching digits
@@ -21,7 +23,21 @@ def pieces(ink):
 
 def marks(strokes):
     """The ink's separate marks, specks left out: a list of (rows, cols) index arrays."""
-    found = pieces(strokes > 0.3)
+    return _without_specks(pieces(strokes > MARK))
+
+
+def joined_marks(strokes):
+    """The marks, each with the fainter ink around it that joins it to others (ink above
+    JOINED): a list of (rows, cols) index arrays, specks left out. A fine pen's line, shrunk
+    below a pixel's width, is faint in stretches; cut there, it would fall into marks a
+    gap apart, as far apart as two digits. Faint ink that touches no mark (dust, a guide
+    line, the page beneath) stays out."""
+    return _without_specks([piece for piece in pieces(strokes > JOINED)
+                            if strokes[piece].max() > MARK])
+
+
+def _without_specks(found):
+    """The pieces [(rows, cols)] that are no speck beside the largest."""
     if not found:
         return []
     largest = max(len(p[0]) for p in found)
@@ -43,12 +59,13 @@ def marks_box(strokes):
 def split_digits(strokes, found=None):
     """The digits of a number written in a row, left to right: a strokes map for each.
 
-    The ink's marks are grouped by their columns: marks side by side with a gap between
-    them are separate digits; a mark over or under another (a 5's bar, a broken stroke) is
-    part of it. Specks are left out. A group far wider than tall is taken for touching
-    digits, and cut where its ink is thinnest. found: marks(strokes), if known already.
+    The ink's marks, joined by their faint stretches (joined_marks()), are grouped by
+    their columns: marks side by side with a gap between them are separate digits; a mark
+    over or under another (a 5's bar, a broken stroke) is part of it. Specks are left out.
+    A group far wider than tall is taken for touching digits, and cut where its ink is
+    thinnest. found: joined_marks(strokes), if known already.
     """
-    found = marks(strokes) if found is None else found
+    found = joined_marks(strokes) if found is None else found
     if not found:
         return [strokes]
     height = max(p[0].max() - p[0].min() + 1 for p in found)

@@ -240,14 +240,24 @@ def photo_accuracy(count, run_dir=None, split="test"):
                            (photos.FAINT_ROW_KIND, photos.render_rows(arrays, faint=True))):
         right.append(numbers_read(kind, rendered, labels, predictor))
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
+    # 4s open at the top (photos.open_fours), in faint rows between the same digits: apart,
+    # as no kind of photo above holds them.
+    fours = photos.open_fours(count)
+    mixed = np.stack([arrays, fours], axis=1).reshape(2 * count, 784)
+    mixed_labels = np.stack([labels, np.full(count, 4, labels.dtype)], axis=1).reshape(-1)
+    read = numbers_read("open 4s", photos.render_rows(mixed, faint=True), mixed_labels,
+                        predictor, quiet=True)
+    print("  %-14s %.1f%% of %d drawn 4s in faint rows between the digits above (%.1f%% as "
+          "arrays)" % ("open 4s", 100 * read[1::2].mean(), count,
+                       100 * (predictor.probabilities(fours).argmax(1) == 4).mean()))
     print("a 4000x3000 JPEG prepared in %.1f s (bound: 10 s)" % large_photo_seconds())
 
 
-def numbers_read(kind, rendered, labels, predictor):
+def numbers_read(kind, rendered, labels, predictor, quiet=False):
     """Reads photos of numbers [(JPEG bytes, digits shown)] made from digits with `labels`
-    in order; prints the share read and returns which digits were read right. A digit is
-    right when its photo splits into as many digits as it shows, and its own reads right:
-    in place."""
+    in order; prints the share read (unless quiet) and returns which digits were read right.
+    A digit is right when its photo splits into as many digits as it shows, and its own
+    reads right: in place."""
     from tfmnist import image_files
     from tfmnist.digits import prepare
 
@@ -267,6 +277,8 @@ def numbers_read(kind, rendered, labels, predictor):
             digits_right[start:start + shown] = (predicted[position:position + shown]
                                                  == labels[start:start + shown])
         position += len(digits)
+    if quiet:
+        return digits_right
     print("  %-14s %.1f%% of the digits (%.1f%% of %d numbers read whole; %d split into the "
           "wrong count)" % (kind, 100 * digits_right.mean(),
                            100 * np.mean([digits_right[start:start + shown].all()

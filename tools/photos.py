@@ -247,6 +247,51 @@ def row_of_digits(digits, rng, hard_shadow, faint=False):
     return _photo(_ink_on(sheet, ink, (35, 35, 55)), rng, degrees=3)
 
 
+def open_fours(count, seed=0):
+    """4s written open at the top, as many people write them (like a Ч: a hook down from
+    the top left, round into the stem at about half its height, and the stem from the top
+    to the bottom): [count, 784] in [0, 1], as MNIST would have them, each in a 20x20 box in
+    the middle of 28x28. MNIST's open 4s are mostly a stroke down and a bar across; this
+    hook, its opening from a little to almost all of the 4's width, is rarer there. Drawn,
+    not taken from MNIST, with a pen of 1.8 to 3.2 of MNIST's pixels, slanted by -5 to 20
+    degrees, seeded."""
+    rng = np.random.default_rng([seed, len(KINDS) + 3])
+    scale = 4  # drawn 4 times as large, then shrunk: MNIST's grey edges
+    fours = []
+    for _ in range(count):
+        image = Image.new("L", (28 * scale, 28 * scale), 0)
+        height = 20 * scale
+        width = height * rng.uniform(0.55, 0.8)
+        left, top = (28 * scale - width) / 2, 4 * scale
+        slant = np.tan(np.radians(rng.uniform(-5, 20)))
+
+        def at(x, y):  # (x, y) in [0, 1] of the 4's box, slanted about its middle
+            return left + x * width + slant * (0.5 - y) * height, top + y * height
+
+        stem, meets = rng.uniform(0.75, 0.95), rng.uniform(0.45, 0.65)
+        hook_top = rng.uniform(0.0, 0.55)  # the opening: from stem - hook_top of the width
+        hook = _curve(at(hook_top, rng.uniform(0, 0.15)),
+                      at(hook_top + rng.uniform(-0.05, 0.1), meets + rng.uniform(0.05, 0.2)),
+                      at(stem + rng.uniform(0, 0.15), meets - rng.uniform(0, 0.08)))
+        stroke = _curve(at(stem, rng.uniform(0, 0.1)), at(stem + rng.uniform(-0.05, 0.05), 0.5),
+                        at(stem - rng.uniform(0, 0.1), 1.0))
+        pen = ImageDraw.Draw(image)
+        pen_width = int(round(scale * rng.uniform(1.8, 3.2)))
+        for line in (hook, stroke):
+            pen.line(line, fill=255, width=pen_width, joint="curve")
+        small = np.asarray(image.resize((28, 28), Image.BOX), np.float32) / 255.0
+        fours.append(np.clip(1.3 * small, 0.0, 1.0).reshape(784))
+    return np.array(fours)
+
+
+def _curve(start, bend, end, points=20):
+    """A quadratic Bezier curve from start to end, drawn towards bend: [(x, y)]."""
+    t = np.linspace(0, 1, points)[:, None]
+    start, bend, end = np.array(start), np.array(bend), np.array(end)
+    curve = (1 - t) ** 2 * start + 2 * (1 - t) * t * bend + t ** 2 * end
+    return [tuple(point) for point in curve]
+
+
 KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
          "coloured ink": coloured, "squared paper": squared_paper}
 NUMBER_KIND = "numbers"  # several digits a photo: see render_numbers()
