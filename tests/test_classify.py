@@ -462,7 +462,9 @@ def test_faint_rows_in_the_simulator_are_seeded_and_thin():
 def test_the_simulators_open_4s_are_seeded_open_and_in_mnists_box():
     # Drawn 4s open at the top (a hook and a stem, like a Ч): no background enclosed by the
     # ink, as a closed 4's or a 9's loop is (at most a pinhole where the hook meets the
-    # stem); as MNIST's, within a 20x20 box in the middle.
+    # stem); as MNIST's, within a 20x20 box in the middle, and as wide as MNIST's 4s (ink
+    # 11 or more pixels wide but for 1 in 20): a 4 as narrow as a 1, its hook against its
+    # stem, is no way people write a 4.
     import photos
     from scipy import ndimage
 
@@ -476,6 +478,9 @@ def test_the_simulators_open_4s_are_seeded_open_and_in_mnists_box():
         assert all((background == region).sum() <= 4 for region in enclosed)
         rows, cols = np.nonzero(four > 0.1)
         assert 18 <= np.ptp(rows) + 1 <= 21 and np.ptp(cols) + 1 <= 21
+    inked_columns = (fours.reshape(-1, 28, 28) > 0.3).any(axis=1)
+    widths = [np.ptp(np.nonzero(columns)[0]) + 1 for columns in inked_columns]
+    assert np.percentile(widths, 5) >= 11
 
 
 def test_faint_squared_paper_is_not_ink(tmp_path):
