@@ -14,14 +14,13 @@ import numpy as np
 
 from tfmnist import flags, pictures
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Reconstruction, run_in_batches
+from tfmnist.evaluation import Model, Reconstruction, in_batches
 from tfmnist.tf1 import tf
 from tfmnist.training import Run
 
 IMAGE_PIXELS = 28 * 28
 ENCODER_SIZES = (128, 64, 10)  # the decoder mirrors them
 PICTURE_DIGITS = 12  # test digits shown with their reconstructions
-SCHEDULE_FLAGS = ("code_size",)  # this script's flags that --resume must find unchanged
 
 
 def dense(x, fan_out, activation=None):
@@ -97,8 +96,25 @@ def draw_pictures(run, test, reconstructions, codes):
         "play no part in training)" % len(points), *axes))
 
 
+def model(args, total_steps, wrap_optimizer=None):
+    """The graph of a training step: the image placeholder, inference, loss and training.
+    Returns a Model (no accuracy: no labels); feed(batch_xs, batch_ys, step) feeds the
+    images alone. Its evaluator keeps the codes, for the pictures."""
+    sizes = [max(size, args.code_size) for size in ENCODER_SIZES]
+    flags.check_model_size("--code-size %d" % args.code_size, [
+        IMAGE_PIXELS, *sizes, args.code_size, *sizes[::-1], IMAGE_PIXELS])
+    x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+    code, reconstruction = inference(x, args.code_size)
+    loss_op = loss(reconstruction, x)
+    train_step, learning_rate = training(loss_op, args.learning_rate, total_steps,
+                                         wrap_optimizer)
+    return Model(train_step, loss_op, None, learning_rate,
+                 Reconstruction(x, reconstruction, code),
+                 feed=lambda batch_xs, batch_ys, step: {x: batch_xs})
+
+
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=20, batch_size=100,
+    parser = flags.make_parser(__file__, __doc__, epochs=20, batch_size=100,
                                learning_rate=1e-3, exportable=False)
     parser.add_argument("--code-size", type=flags.positive_int, default=2,
                         help="numbers in the code between the encoder and the decoder")
@@ -108,29 +124,22 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
-    sizes = [max(size, args.code_size) for size in ENCODER_SIZES]
-    flags.check_model_size("--code-size %d" % args.code_size, flags.dense_parameters(
-        [IMAGE_PIXELS, *sizes, args.code_size, *sizes[::-1], IMAGE_PIXELS]))
-    mnist = flags.load_data(args)
+    mnist = flags.load_data(args)  # input_data.read_data_sets, with the flags checked
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
-
-        code, reconstruction = inference(x, args.code_size)
-        loss_op = loss(reconstruction, x)
-        train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist))
+        m = model(args, flags.total_steps(args, mnist))
 
         with tf.Session(config=flags.session_config(args)) as sess, \
-                Run(args, sess, mnist, Reconstruction(x, reconstruction), learning_rate) as run:
+                Run(args, sess, mnist, m.evaluator, m.learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
             else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
-                batch_xs, _ = mnist.train.next_batch(args.batch_size)  # no labels
-                _, loss_value = sess.run([train_step, loss_op], feed_dict={x: batch_xs})
+                batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)  # labels unused
+                _, loss_value = sess.run([m.train_step, m.loss],
+                                         feed_dict=m.feed(batch_xs, batch_ys, step))
                 run.record(loss_value)
                 if run.log_due(step):  # every --log-every steps, and the last
                     run.log_progress(step)
@@ -138,7 +147,9 @@ def main(argv=None):
                     run.validate(step)
                     run.save(step)
             metrics = run.finish()
-            codes = run_in_batches(sess, code, x, mnist.test.images)
+            codes = np.concatenate(in_batches(lambda start, stop: sess.run(
+                m.evaluator.code, {m.evaluator.x: mnist.test.images[start:stop]}),
+                mnist.test.num_examples))
             draw_pictures(run, mnist.test, metrics["test_reconstructions"], codes)
     return dict(metrics, test_codes=codes)
 

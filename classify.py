@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from tfmnist import classifiers
+from tfmnist import classifiers, lessons
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import prepare
 from tfmnist.image_files import ImageError, read_image, save_png
@@ -34,7 +34,7 @@ def build_parser():
         prog="classify.py", description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("images", nargs="+", help="image files: PNG, JPEG, GIF, BMP, ...")
-    parser.add_argument("--model", choices=classifiers.SCRIPTS, default="cnn",
+    parser.add_argument("--model", choices=lessons.CLASSIFIERS, default="cnn",
                         help="which script's model to ask")
     parser.add_argument("--run-dir", default=None,
                         help="the run that trained the model (default: the newest run with a "

@@ -33,15 +33,13 @@ import sys
 import threading
 import time
 
+from tfmnist.command_line import interrupt
+from tfmnist.lessons import LESSONS
+
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed_mnist.py")
-MODELS = ("autoencoder", "cnn", "mlp", "rnn", "softmax")  # distributed_mnist.py's --model
 WORKERS_GRACE_S = 30  # after the chief ends well, how long the other workers have to end
 PS_GRACE_S = 10  # after the last worker, how long the ps tasks have to end on their own
 STOP_GRACE_S = 30  # after SIGTERM, how long a task has to end before SIGKILL
-
-
-def _terminated(signum, frame):
-    raise KeyboardInterrupt
 
 
 def free_ports(count):
@@ -111,7 +109,7 @@ def build_parser():
         prog="cluster.py", description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         usage="python cluster.py MODEL [--ps N] [--workers N] [-- FLAGS FOR EVERY TASK]")
-    parser.add_argument("model", choices=MODELS,
+    parser.add_argument("model", choices=sorted(LESSONS),
                         help="the lesson's model, as distributed_mnist.py --model")
     parser.add_argument("--ps", type=int, default=1, help="parameter servers")
     parser.add_argument("--workers", type=int, default=2, help="workers (worker 0: the chief)")
@@ -135,7 +133,7 @@ def main(argv=None):
           "authentication: keep this machine's ports from other hosts (a firewall)"
           % (args.model, json.dumps(cluster)), flush=True)
     command = [sys.executable, "-u", PROGRAM, "--model", args.model, *script_args]
-    previous = {number: signal.signal(number, _terminated)
+    previous = {number: signal.signal(number, interrupt)
                 for number in (signal.SIGTERM, signal.SIGHUP)}
     tasks = []
     try:

@@ -17,15 +17,12 @@ import numpy as np
 from tfmnist import flags
 from tfmnist.augment import shifted, turned
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Classifier, evaluation
+from tfmnist.evaluation import Classifier, Model, evaluation
 from tfmnist.tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
 from tfmnist.training import Run
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
-MODEL_FLAGS = ()  # the flags that shape inference(): none, the architecture is fixed
-SCHEDULE_FLAGS = ("keep_prob", "max_shift", "max_turn")  # flags --resume must find unchanged
-OLDER_RUNS = {"max_shift": 0, "max_turn": 0}  # what runs from before these flags trained with
 
 
 def weight_variable(shape):
@@ -109,11 +106,31 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
+def model(args, total_steps, wrap_optimizer=None):
+    """The graph of a training step: placeholders, inference, loss, training, evaluation.
+    Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
+    x = tf.placeholder(tf.float32, [None, IMAGE_SIZE * IMAGE_SIZE], name="x")
+    y_ = tf.placeholder(tf.int64, [None], name="y_")
+    keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
+    logits = inference(x, keep_prob)
+    loss_op = loss(logits, y_)
+    train_step, learning_rate = training(loss_op, args.learning_rate, total_steps,
+                                         wrap_optimizer)
+    correct_count, accuracy = evaluation(logits, y_)
+
+    def feed(batch_xs, batch_ys, step):
+        # Turns and shifts drawn from the step: --resume sees an unbroken run's.
+        rng = np.random.default_rng([args.seed, step])
+        batch_xs = shifted(turned(batch_xs, args.max_turn, rng), args.max_shift, rng)
+        return {x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob}
+    return Model(train_step, loss_op, accuracy, learning_rate,
+                 Classifier(x, y_, logits, correct_count), feed)
+
+
 def build_parser():
     # Steps of 50, as the tutorial's: for 2 epochs, twice as many steps as batches of 100
     # give, which the short schedule needs more than the larger batches' speed.
-    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=2, batch_size=50,
-                               learning_rate=1e-3)
+    parser = flags.make_parser(__file__, __doc__, epochs=2, batch_size=50, learning_rate=1e-3)
     parser.add_argument("--keep-prob", type=flags.probability, default=0.5,
                         help="dropout: probability of keeping each fc1 unit while training")
     parser.add_argument("--max-shift", type=flags.pixel_shift, default=1,
@@ -132,31 +149,18 @@ def main(argv=None):
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        x = tf.placeholder(tf.float32, [None, IMAGE_SIZE * IMAGE_SIZE], name="x")
-        y_ = tf.placeholder(tf.int64, [None], name="y_")
-        keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
-
-        logits = inference(x, keep_prob)
-        loss_op = loss(logits, y_)
-        train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist))
-        correct_count, accuracy = evaluation(logits, y_)
+        m = model(args, flags.total_steps(args, mnist))
 
         with tf.Session(config=flags.session_config(args)) as sess, \
-                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
-                    learning_rate) as run:
+                Run(args, sess, mnist, m.evaluator, m.learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
             else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-                # Turns and shifts drawn from the step: --resume sees an unbroken run's.
-                rng = np.random.default_rng([args.seed, step])
-                batch_xs = shifted(turned(batch_xs, args.max_turn, rng), args.max_shift, rng)
                 _, loss_value, batch_accuracy = sess.run(
-                    [train_step, loss_op, accuracy],
-                    feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob})
+                    [m.train_step, m.loss, m.accuracy], feed_dict=m.feed(batch_xs, batch_ys, step))
                 run.record(loss_value)
                 if run.log_due(step):  # every --log-every steps, and the last
                     run.log_progress(step, batch_accuracy)

@@ -17,111 +17,48 @@ step. The chief writes the lesson's run directory (runs/cnn_mnist/N), which --re
 
 or with the cluster in TF_CONFIG; `python cluster.py cnn` starts a cluster on this machine.
 """
+import argparse
 import sys
 
-import numpy as np
-
-import autoencoder_mnist
-import cnn_mnist
-import mlp_mnist
-import rnn_mnist
-import softmax_mnist
-from tfmnist import distributed, flags
-from tfmnist.augment import shifted, turned
+from tfmnist import distributed, flags, lessons
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Classifier, Reconstruction, evaluation
 from tfmnist.tf1 import tf
 
-LESSONS = {"softmax": softmax_mnist, "mlp": mlp_mnist, "cnn": cnn_mnist, "rnn": rnn_mnist,
-           "autoencoder": autoencoder_mnist}  # --model: the lesson it takes the model from
 
-
-def build_parser(model):
-    """The lesson's parser, with --model and the cluster's flags."""
-    parser = LESSONS[model].build_parser()
+def build_parser(model=None):
+    """The flags of a task: --model and the cluster's, and the chosen lesson's own, with its
+    defaults (without --model, --help says how to see them)."""
+    if model is None:
+        parser = argparse.ArgumentParser(formatter_class=flags.HelpFormatter,
+                                         epilog="--model LESSON --help lists the lesson's own "
+                                                "flags, with its defaults.")
+    else:
+        parser = lessons.lesson(model).build_parser()
+        parser.epilog = "The model and its flags: %s" % parser.description
     parser.prog = "distributed_mnist.py"
-    parser.description = "%s, across machines" % parser.description
-    parser.add_argument("--model", choices=sorted(LESSONS), required=True,
+    parser.description = flags.description(__doc__)
+    parser.add_argument("--model", choices=sorted(lessons.LESSONS), required=True,
                         help="the lesson whose model is trained")
     distributed.add_flags(parser)
     return parser
-
-
-def model_graph(args, total_steps, wrap_optimizer):
-    """The lesson's model, loss and training step, and the placeholders a step feeds.
-    Returns (train_step, loss_op, accuracy, evaluator, learning_rate, feed), where
-    feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
-    lesson = LESSONS[args.model]
-    x = tf.placeholder(tf.float32, [None, 28 * 28], name="x")
-    if args.model == "autoencoder":
-        _, reconstruction = lesson.inference(x, args.code_size)
-        loss_op = lesson.loss(reconstruction, x)
-        train_step, learning_rate = lesson.training(loss_op, args.learning_rate, total_steps,
-                                                    wrap_optimizer)
-        no_accuracy = tf.no_op()  # an autoencoder has none: sess.run gives None for it
-        return (train_step, loss_op, no_accuracy, Reconstruction(x, reconstruction),
-                learning_rate, lambda batch_xs, batch_ys, step: {x: batch_xs})
-    y_ = tf.placeholder(tf.int64, [None], name="y_")
-    keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
-    extra_feed = {}  # what a training step feeds besides the batch
-    if args.model == "mlp":
-        is_training = tf.placeholder_with_default(False, [], name="is_training")
-        layers = lesson.parameters(args.hidden, args.init_stddev, args.batch_norm)
-        logits, _ = lesson.forward(layers, x, keep_prob, is_training, args.activation)
-        loss_op = lesson.loss(logits, y_, args.loss)
-        global_step = tf.train.get_or_create_global_step()
-        optimizer, learning_rate = lesson.optimizer_of(args.loss, args.learning_rate,
-                                                       global_step, total_steps)
-        train_step = wrap_optimizer(optimizer).minimize(loss_op, global_step=global_step)
-        extra_feed = {keep_prob: args.keep_prob, is_training: True}
-    elif args.model == "cnn":
-        logits = lesson.inference(x, keep_prob)
-        loss_op = lesson.loss(logits, y_)
-        train_step, learning_rate = lesson.training(loss_op, args.learning_rate, total_steps,
-                                                    wrap_optimizer)
-        extra_feed = {keep_prob: args.keep_prob}
-    elif args.model == "rnn":
-        logits = lesson.inference(x, chains=lesson.chains_for(args.batch_size))
-        loss_op = lesson.loss(logits, y_)
-        train_step, learning_rate = lesson.training(loss_op, args.learning_rate, total_steps,
-                                                    args.clip_norm, wrap_optimizer)
-    else:
-        logits = lesson.inference(x)
-        loss_op = lesson.loss(logits, y_)
-        train_step, learning_rate = lesson.training(loss_op, args.learning_rate, total_steps,
-                                                    wrap_optimizer)
-    correct_count, accuracy = evaluation(logits, y_)
-
-    def feed(batch_xs, batch_ys, step):
-        rng = np.random.default_rng([args.seed, step])
-        if args.model == "cnn":  # turned and shifted as their lessons turn and shift them
-            batch_xs = turned(batch_xs, args.max_turn, rng)
-        if args.model in ("cnn", "rnn"):
-            batch_xs = shifted(batch_xs, args.max_shift, rng)
-        return {x: batch_xs, y_: batch_ys, **extra_feed}
-    return (train_step, loss_op, accuracy, Classifier(x, y_, logits, correct_count),
-            learning_rate, feed)
 
 
 def parse_args(argv):
     """(the flags, this task): the lesson's flags and the cluster's, checked as the lesson
     checks its own."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    model = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--model"),
-                 next((arg.split("=", 1)[1] for arg in argv if arg.startswith("--model=")),
-                      None))
-    parser = build_parser(model if model in LESSONS else "softmax")
-    args = flags.parse_args(parser, argv, adopt=False)  # refuses an unknown --model
+    chosen = argparse.ArgumentParser(prog="distributed_mnist.py", add_help=False)
+    chosen.add_argument("--model", choices=sorted(lessons.LESSONS))  # first, for its flags
+    model = chosen.parse_known_args(argv)[0].model
+    parser = build_parser(model)
+    args = flags.parse_args(parser, argv, adopt=False)
     task = distributed.task_of(args)
-    if task.is_chief and args.resume:
-        flags.adopt_run_flags(parser, argv, args)  # the run is on the chief's machine
-    if args.model == "mlp":
-        if args.eager:
-            parser.error("--eager trains on this machine only: a cluster runs TF1's graphs")
-        if args.learning_rate is None:
-            args.learning_rate = mlp_mnist.DEFAULT_LEARNING_RATES[args.loss]
+    if task.is_chief and args.resume:  # the run is on the chief's machine
+        flags.adopt_run_flags(parser, argv, args, task.replicas)
+    if getattr(args, "eager", False):
+        parser.error("--eager trains on this machine only: a cluster runs TF1's graphs")
     args.seed = distributed.worker_seed(args.seed, task.index)
-    args.script = LESSONS[args.model].__name__  # the lesson's run directory, runs/cnn_mnist
+    args.script = lessons.LESSONS[args.model]  # the lesson's run directory, runs/cnn_mnist
     return args, task
 
 
@@ -151,8 +88,8 @@ def main(argv=None):
         # The variables on the ps tasks (round-robin), the other ops on this worker.
         with tf.device(tf.train.replica_device_setter(
                 worker_device="/job:worker/task:%d" % task.index, cluster=task.cluster)):
-            train_step, loss_op, accuracy, evaluator, learning_rate, feed = model_graph(
-                args, total_steps, wrap_optimizer)
+            m = lessons.lesson(args.model).model(args, total_steps, wrap_optimizer)
+        batch_accuracy_op = tf.no_op() if m.accuracy is None else m.accuracy  # None: none
         init_op = tf.global_variables_initializer()
         local_init_op = ready_for_local_init_op = None
         if args.sync_replicas:
@@ -167,7 +104,7 @@ def main(argv=None):
             recovery_wait_secs=distributed.WAIT_S)
         config = distributed.session_config(flags.session_config(args), task)
 
-        with distributed.WorkerRun(task, args, mnist, evaluator, learning_rate) as run:
+        with distributed.WorkerRun(task, args, mnist, m.evaluator, m.learning_rate) as run:
             if task.is_chief:  # it initialises the variables, or restores the last checkpoint
                 sess = session_manager.prepare_session(
                     server.target, init_op=None if run.restoring else init_op,
@@ -184,8 +121,8 @@ def main(argv=None):
                     batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                     # (sess.run, called again on TensorFlow's rare "received twice".)
                     _, loss_value, batch_accuracy = distributed.run_again_if_refused(
-                        sess.run, [train_step, loss_op, accuracy],
-                        feed_dict=feed(batch_xs, batch_ys, step))
+                        sess.run, [m.train_step, m.loss, batch_accuracy_op],
+                        feed_dict=m.feed(batch_xs, batch_ys, step))
                     run.record(loss_value)
                     if run.log_due(step):  # every --log-every steps, and the last
                         run.log_progress(step, batch_accuracy)

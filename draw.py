@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from tfmnist import classifiers, image_files, rundirs
+from tfmnist import classifiers, image_files, lessons, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.digits import to_mnist
 
@@ -55,14 +55,15 @@ def load_models(run_dirs=None):
     A run that cannot be loaded (a damaged checkpoint) is said on stderr, and its model is
     left out: the others are still served."""
     loaded, missing = {}, {}
-    for name, script in classifiers.SCRIPTS.items():
+    for name in lessons.CLASSIFIERS:
+        script = lessons.LESSONS[name]
         run_dir = (run_dirs or {}).get(name) or rundirs.newest(rundirs.script_runs(script),
                                                                  with_checkpoint=True)
         try:
             if run_dir is not None:
                 loaded[name] = load_model(name, run_dir)
                 continue
-        except (UsageError, rundirs.RunDirError) as e:
+        except UsageError as e:
             print("draw.py: %s left out: %s" % (name, e), file=sys.stderr)
         missing[name] = "python %s.py" % script
     return loaded, missing
@@ -266,16 +267,16 @@ def build_parser():
                         type=model_and_dir,
                         help="serve NAME (%s) from DIR, a run directory or a SavedModel, "
                              "instead of its newest run; may be given for each"
-                             % ", ".join(classifiers.SCRIPTS))
+                             % ", ".join(lessons.CLASSIFIERS))
     return parser
 
 
 def model_and_dir(text):
     """An argparse type: NAME=DIR."""
     name, _, directory = text.partition("=")
-    if name not in classifiers.SCRIPTS or not directory:
+    if name not in lessons.CLASSIFIERS or not directory:
         raise argparse.ArgumentTypeError("%r is not NAME=DIR, NAME one of %s"
-                                         % (text, ", ".join(classifiers.SCRIPTS)))
+                                         % (text, ", ".join(lessons.CLASSIFIERS)))
     return name, directory
 
 

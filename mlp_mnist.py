@@ -14,7 +14,7 @@ import numpy as np
 
 from tfmnist import flags
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import BATCH_SIZE, Classifier, evaluation
+from tfmnist.evaluation import Classifier, Model, evaluation, in_batches
 from tfmnist.tf1 import eager_mode, tf
 from tfmnist.training import Run
 
@@ -22,6 +22,8 @@ IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
 BATCH_NORM_DECAY = 0.99  # of the moving averages: about the last 100 batches count
 BATCH_NORM_EPSILON = 1e-3
+DEFAULT_LEARNING_RATES = {"xent": 1e-3, "mse": 5.0}  # by --loss, each chosen on validation
+MODEL_FLAGS = ("hidden", "activation", "batch_norm")  # the flags that shape inference()
 ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 
@@ -33,6 +35,7 @@ def parameters(hidden_sizes=(256, 128), init_stddev=0.0, batch_norm=False):
     and variances. init_stddev 0 draws weights with variance 2 / fan-in (He, for ReLU).
     """
     sizes = [IMAGE_PIXELS, *hidden_sizes, NUM_CLASSES]
+    flags.check_model_size("--hidden %s" % ",".join(map(str, hidden_sizes)), sizes)
     layers = []
     for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         hidden = index < len(sizes) - 2
@@ -107,19 +110,48 @@ def loss(logits, labels, kind="xent"):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def optimizer_of(kind, initial_learning_rate, global_step, total_steps):
-    """Returns (optimizer, learning_rate): Adam for xent, plain gradient descent for mse, at a
-    rate falling linearly to zero over the run."""
-    learning_rate = tf.train.polynomial_decay(initial_learning_rate, global_step, total_steps,
-                                              end_learning_rate=0.0, power=1.0)
+def optimizer_of(kind, learning_rate):
+    """Adam for xent; for mse, plain gradient descent, as the TF2 tutorials train it."""
     if kind == "mse":
-        return tf.train.GradientDescentOptimizer(learning_rate), learning_rate
-    return tf.train.AdamOptimizer(learning_rate), learning_rate
+        return tf.train.GradientDescentOptimizer(learning_rate)
+    return tf.train.AdamOptimizer(learning_rate)
+
+
+def learning_rate_of(args, global_step, total_steps):
+    """--learning-rate (by default, the one chosen for --loss), falling linearly to zero."""
+    initial = args.learning_rate or DEFAULT_LEARNING_RATES[args.loss]
+    return tf.train.polynomial_decay(initial, global_step, total_steps, end_learning_rate=0.0,
+                                     power=1.0)
+
+
+def model(args, total_steps, wrap_optimizer=None):
+    """The graph of a training step: placeholders, the network, its loss and optimizer, and
+    evaluation. Returns a Model; feed(batch_xs, batch_ys, step) is a step's feed_dict."""
+    x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+    y_ = tf.placeholder(tf.int64, [None], name="y_")
+    keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
+    is_training = tf.placeholder_with_default(False, [], name="is_training")
+
+    layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
+    logits, _ = forward(layers, x, keep_prob, is_training, args.activation)
+    loss_op = loss(logits, y_, args.loss)
+    global_step = tf.train.get_or_create_global_step()
+    learning_rate = learning_rate_of(args, global_step, total_steps)
+    optimizer = optimizer_of(args.loss, learning_rate)
+    if wrap_optimizer:  # distributed_mnist.py's, for --sync-replicas
+        optimizer = wrap_optimizer(optimizer)
+    train_step = optimizer.minimize(loss_op, global_step=global_step)
+    correct_count, accuracy = evaluation(logits, y_)
+    return Model(train_step, loss_op, accuracy, learning_rate,
+                 Classifier(x, y_, logits, correct_count),
+                 feed=lambda batch_xs, batch_ys, step: {x: batch_xs, y_: batch_ys,
+                                                        keep_prob: args.keep_prob,
+                                                        is_training: True})
 
 
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=20, batch_size=100,
-                               learning_rate=None)
+    parser = flags.make_parser(__file__, __doc__, epochs=20, batch_size=100,
+                               learning_rate=None, model_flags=MODEL_FLAGS)
     parser.add_argument("--hidden", type=flags.sizes, default=(256, 128),
                         help="the hidden layers' sizes, comma-separated")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
@@ -138,11 +170,6 @@ def build_parser():
     return parser
 
 
-DEFAULT_LEARNING_RATES = {"xent": 1e-3, "mse": 5.0}  # each chosen on validation
-MODEL_FLAGS = ("hidden", "activation", "batch_norm")  # inference()'s: the network's shape
-SCHEDULE_FLAGS = ("init_stddev", "keep_prob", "loss", "eager")
-
-
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
     parser = build_parser()
@@ -151,33 +178,16 @@ def main(argv=None):
         # Its checkpoints hold the weights (for --eval-only and classify.py), not Adam's
         # moments, which TF1's optimizers make only at their first step in eager mode.
         parser.error("--resume continues graph-mode runs only; an --eager run starts afresh")
-    if args.learning_rate is None:
-        args.learning_rate = DEFAULT_LEARNING_RATES[args.loss]
-    flags.check_model_size("--hidden %s" % ",".join(map(str, args.hidden)),
-                           flags.dense_parameters([IMAGE_PIXELS, *args.hidden, NUM_CLASSES]))
-    mnist = flags.load_data(args)
+    mnist = flags.load_data(args)  # input_data.read_data_sets, with the flags checked
     if args.eager:
         return train_eager(args, mnist)
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
-        y_ = tf.placeholder(tf.int64, [None], name="y_")
-        keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
-        is_training = tf.placeholder_with_default(False, [], name="is_training")
-
-        layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
-        logits, _ = forward(layers, x, keep_prob, is_training, args.activation)
-        loss_op = loss(logits, y_, args.loss)
-        global_step = tf.train.get_or_create_global_step()
-        optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
-                                                flags.total_steps(args, mnist))
-        train_step = optimizer.minimize(loss_op, global_step=global_step)
-        correct_count, accuracy = evaluation(logits, y_)
+        m = model(args, flags.total_steps(args, mnist))
 
         with tf.Session(config=flags.session_config(args)) as sess, \
-                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
-                    learning_rate) as run:
+                Run(args, sess, mnist, m.evaluator, m.learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
             else:
@@ -185,9 +195,7 @@ def main(argv=None):
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 _, loss_value, batch_accuracy = sess.run(
-                    [train_step, loss_op, accuracy],
-                    feed_dict={x: batch_xs, y_: batch_ys, keep_prob: args.keep_prob,
-                               is_training: True})
+                    [m.train_step, m.loss, m.accuracy], feed_dict=m.feed(batch_xs, batch_ys, step))
                 run.record(loss_value)
                 if run.log_due(step):  # every --log-every steps, and the last
                     run.log_progress(step, batch_accuracy)
@@ -226,8 +234,8 @@ def train_eager(args, mnist):
                    for key, (name, value, trainable) in layer.items()} for layer in initial]
         variables = [v for layer in layers for v in layer.values() if v.trainable]
         global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-        optimizer, learning_rate = optimizer_of(args.loss, args.learning_rate, global_step,
-                                                flags.total_steps(args, mnist))
+        learning_rate = learning_rate_of(args, global_step, flags.total_steps(args, mnist))
+        optimizer = optimizer_of(args.loss, learning_rate)
 
         @tf.function
         def train_step(images, labels):
@@ -261,7 +269,8 @@ def train_eager(args, mnist):
                 if run.epoch_ended(step):
                     run.validate(step)
                     run.save(step)
-            return run.finish()
+            metrics = run.finish()
+    return metrics
 
 
 class EagerSession:
@@ -279,9 +288,9 @@ class EagerClassifier(Classifier):
     def __init__(self, logits_of):
         super().__init__(None, None, logits_of, None)
 
-    def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
-        logits = np.concatenate([self.logits(dataset.images[start:start + batch_size]).numpy()
-                                 for start in range(0, dataset.num_examples, batch_size)])
+    def evaluate(self, sess, dataset):
+        logits = np.concatenate(in_batches(lambda start, stop: self.logits(
+            dataset.images[start:stop]).numpy(), dataset.num_examples))
         return float((logits.argmax(axis=1) == dataset.labels).mean()), logits
 
     def variables(self, candidates):

@@ -16,7 +16,7 @@ import numpy as np
 from tfmnist import flags
 from tfmnist.augment import shifted
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Classifier, evaluation
+from tfmnist.evaluation import Classifier, Model, evaluation
 from tfmnist.tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
 from tfmnist.training import Run
 
@@ -24,9 +24,6 @@ NUM_STEPS = 28  # rows, read one per time step
 ROW_PIXELS = 28  # inputs per time step
 NUM_UNITS = 128
 NUM_CLASSES = 10
-MODEL_FLAGS = ()  # the flags that shape inference(): none, the architecture is fixed
-SCHEDULE_FLAGS = ("clip_norm", "max_shift")  # this script's flags --resume must find unchanged
-OLDER_RUNS = {"max_shift": 0}  # what runs from before --max-shift trained with
 IMAGES_PER_CHAIN = 64  # see inference(); measured fastest on 2 cores at batches 128 and 256
 FORGET_BIAS = 1.0  # starts the forget gate near 1: remember by default, early in training
 
@@ -141,9 +138,27 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm, wrap_optimi
     return train_step, learning_rate
 
 
+def model(args, total_steps, wrap_optimizer=None):
+    """The graph of a training step: placeholders, inference, loss, training, evaluation.
+    Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
+    x = tf.placeholder(tf.float32, [None, NUM_STEPS * ROW_PIXELS], name="x")
+    y_ = tf.placeholder(tf.int64, [None], name="y_")
+    logits = inference(x, chains=chains_for(args.batch_size))
+    loss_op = loss(logits, y_)
+    train_step, learning_rate = training(loss_op, args.learning_rate, total_steps,
+                                         args.clip_norm, wrap_optimizer)
+    correct_count, accuracy = evaluation(logits, y_)
+
+    def feed(batch_xs, batch_ys, step):
+        # Shifts drawn from the step, so that --resume sees those of an unbroken run.
+        rng = np.random.default_rng([args.seed, step])
+        return {x: shifted(batch_xs, args.max_shift, rng), y_: batch_ys}
+    return Model(train_step, loss_op, accuracy, learning_rate,
+                 Classifier(x, y_, logits, correct_count), feed)
+
+
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__.splitlines()[0], epochs=10, batch_size=256,
-                               learning_rate=3e-3)
+    parser = flags.make_parser(__file__, __doc__, epochs=10, batch_size=256, learning_rate=3e-3)
     parser.add_argument("--clip-norm", type=flags.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
     parser.add_argument("--max-shift", type=flags.pixel_shift, default=2,
@@ -155,35 +170,22 @@ def build_parser():
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
-    mnist = flags.load_data(args)
+    mnist = flags.load_data(args)  # input_data.read_data_sets, with the flags checked
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        x = tf.placeholder(tf.float32, [None, NUM_STEPS * ROW_PIXELS], name="x")
-        y_ = tf.placeholder(tf.int64, [None], name="y_")
-
-        logits = inference(x, chains=chains_for(args.batch_size))
-        loss_op = loss(logits, y_)
-        train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist),
-                                             args.clip_norm)
-        correct_count, accuracy = evaluation(logits, y_)
+        m = model(args, flags.total_steps(args, mnist))
 
         with tf.Session(config=flags.session_config(args)) as sess, \
-                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
-                    learning_rate) as run:
+                Run(args, sess, mnist, m.evaluator, m.learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
             else:
                 sess.run(tf.global_variables_initializer())
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-                # Shifts drawn from the step, so that --resume sees those of an unbroken run.
-                batch_xs = shifted(batch_xs, args.max_shift,
-                                   np.random.default_rng([args.seed, step]))
                 _, loss_value, batch_accuracy = sess.run(
-                    [train_step, loss_op, accuracy],
-                    feed_dict={x: batch_xs, y_: batch_ys})
+                    [m.train_step, m.loss, m.accuracy], feed_dict=m.feed(batch_xs, batch_ys, step))
                 run.record(loss_value)
                 if run.log_due(step):  # every --log-every steps, and the last
                     run.log_progress(step, batch_accuracy)

@@ -10,13 +10,12 @@ import sys
 
 from tfmnist import flags
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Classifier, evaluation
+from tfmnist.evaluation import Classifier, Model, evaluation
 from tfmnist.tf1 import tf  # tensorflow.compat.v1 in graph mode, with this project's settings
 from tfmnist.training import Run
 
 IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
-MODEL_FLAGS = ()  # the flags that shape inference(): none, the architecture is fixed
 
 
 def inference(x):
@@ -52,30 +51,37 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
+def model(args, total_steps, wrap_optimizer=None):
+    """The graph of a training step: placeholders, inference, loss, training, evaluation.
+    Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
+    x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
+    y_ = tf.placeholder(tf.int64, [None], name="y_")
+    logits = inference(x)
+    loss_op = loss(logits, y_)
+    train_step, learning_rate = training(loss_op, args.learning_rate, total_steps,
+                                         wrap_optimizer)
+    correct_count, accuracy = evaluation(logits, y_)
+    return Model(train_step, loss_op, accuracy, learning_rate,
+                 Classifier(x, y_, logits, correct_count),
+                 feed=lambda batch_xs, batch_ys, step: {x: batch_xs, y_: batch_ys})
+
+
 def build_parser():
-    return flags.make_parser(__file__, __doc__.splitlines()[0], epochs=10, batch_size=100,
-                             learning_rate=1.0, log_every=500)
+    return flags.make_parser(__file__, __doc__, epochs=10, batch_size=100, learning_rate=1.0,
+                             log_every=500)
 
 
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
-    mnist = flags.load_data(args)
+    mnist = flags.load_data(args)  # input_data.read_data_sets, with the flags checked
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
-        y_ = tf.placeholder(tf.int64, [None], name="y_")
-
-        logits = inference(x)
-        loss_op = loss(logits, y_)
-        train_step, learning_rate = training(loss_op, args.learning_rate,
-                                             flags.total_steps(args, mnist))
-        correct_count, accuracy = evaluation(logits, y_)
+        m = model(args, flags.total_steps(args, mnist))
 
         with tf.Session(config=flags.session_config(args)) as sess, \
-                Run(args, sess, mnist, Classifier(x, y_, logits, correct_count),
-                    learning_rate) as run:
+                Run(args, sess, mnist, m.evaluator, m.learning_rate) as run:
             if run.restoring:  # --resume or --eval-only: the run's last checkpoint
                 run.restore()
             else:
@@ -83,8 +89,7 @@ def main(argv=None):
             for step in run.steps():  # 1, 2, ... from the step after the restored one
                 batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
                 _, loss_value, batch_accuracy = sess.run(
-                    [train_step, loss_op, accuracy],
-                    feed_dict={x: batch_xs, y_: batch_ys})
+                    [m.train_step, m.loss, m.accuracy], feed_dict=m.feed(batch_xs, batch_ys, step))
                 run.record(loss_value)
                 if run.log_due(step):  # every --log-every steps, and the last
                     run.log_progress(step, batch_accuracy)

@@ -15,6 +15,7 @@ from conftest import REPO_DIR, command, last_error_line, tiny_flags
 import cluster
 import distributed_mnist
 import softmax_mnist
+from tfmnist import lessons
 
 PYTHON = sys.executable
 
@@ -157,7 +158,8 @@ def test_the_cluster_from_flags_and_from_tf_config_is_the_same(monkeypatch):
 
 
 def test_the_lessons_know_nothing_of_clusters():
-    for lesson in distributed_mnist.LESSONS.values():
+    for name in lessons.LESSONS:
+        lesson = lessons.lesson(name)
         with pytest.raises(SystemExit):
             lesson.build_parser().parse_args(["--ps-hosts", "127.0.0.1:1"])
         text = open(lesson.__file__).read()
@@ -380,7 +382,7 @@ def test_the_launcher_runs_only_the_models_distributed_mnist_trains(capsys, mode
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("cluster.py: error: argument model: invalid choice: %r (choose from"
                            % model), line  # Python 3.12 lists the choices without quotes
-    assert all(name in line for name in cluster.MODELS), line
+    assert all(name in line for name in lessons.LESSONS), line
 
 
 def test_the_kubernetes_manifest_names_one_consistent_cluster(monkeypatch):

@@ -1,33 +1,25 @@
 """The trained classifiers that classify.py, draw.py, --export, the benchmark and the tests
-ask: which script trains each, where its newest run is, and the one way to load one:
+ask: where each lesson's newest run is, and the one way to load one:
 
     predictor = classifiers.load("cnn")               # or load("cnn", run_dir)
     predictor.probabilities(images)                   # [N, 10] for images [N, 784] in [0, 1]
 
 from a run's last checkpoint, or from a SavedModel (export.py).
 
-A model is rebuilt from the flags its run was trained with (the MODEL_FLAGS its script names,
-read from the run's config.json), never from today's defaults: an `mlp_mnist.py --activation
-tanh` run is answered through tanh.
+A model is rebuilt from the flags its run was trained with (the flags its lesson's parser
+names as model flags, read from the run's config.json), never from today's defaults: an
+`mlp_mnist.py --activation tanh` run is answered through tanh.
 """
 import functools
-import importlib
 
 import numpy as np
 
-from tfmnist import checkpoints, export, rundirs
+from tfmnist import checkpoints, export, lessons, rundirs
 from tfmnist.command_line import UsageError
+from tfmnist.evaluation import in_batches
 from tfmnist.tf1 import error_reason, tf
 
 BATCH_SIZE = 1000  # images a session run classifies at once
-
-SCRIPTS = {"cnn": "cnn_mnist", "rnn": "rnn_mnist", "mlp": "mlp_mnist",
-           "softmax": "softmax_mnist"}  # name: the script that trains it
-
-
-def name_of(script):
-    """The classifier that a script (cnn_mnist) trains: cnn."""
-    return {script_name: name for name, script_name in SCRIPTS.items()}[script]
 
 
 def run_dir_of(name, run_dir=None):
@@ -35,7 +27,7 @@ def run_dir_of(name, run_dir=None):
     newest run in it, for a directory of numbered runs), or the newest run of its script that
     saved a checkpoint; or run_dir itself if it holds a SavedModel (export.py). Raises
     UsageError when there is none, or its checkpoint is damaged."""
-    script = SCRIPTS[name]
+    script = lessons.LESSONS[name]
     if export.is_saved_model(run_dir):
         return run_dir
     parent = run_dir or rundirs.script_runs(script)
@@ -51,17 +43,18 @@ def run_dir_of(name, run_dir=None):
 def inference_of(name, run_dir):
     """The function images [batch, 784] -> logits of classifier `name`, with the model flags
     its run in run_dir was trained with."""
-    module = importlib.import_module(SCRIPTS[name])
+    lesson = lessons.lesson(name)
     config = rundirs.read_config(run_dir)
-    missing = [flag for flag in module.MODEL_FLAGS if flag not in config]
+    model_flags = lesson.build_parser().model_flags
+    missing = [flag for flag in model_flags if flag not in config]
     if missing:
         raise UsageError("%s/%s does not say the run's --%s: it was not written by %s.py"
                          % (run_dir, rundirs.CONFIG_FILE, missing[0].replace("_", "-"),
-                            module.__name__))
+                            lesson.__name__))
     # JSON holds a tuple of layer sizes as a list.
-    return functools.partial(module.inference, **{
+    return functools.partial(lesson.inference, **{
         flag: tuple(config[flag]) if isinstance(config[flag], list) else config[flag]
-        for flag in module.MODEL_FLAGS})
+        for flag in model_flags})
 
 
 def load(name, run_dir=None):
@@ -151,10 +144,9 @@ class Predictor:
         return predictor
 
     def _run(self, output, images, batch_size):
-        return np.concatenate([
-            self.session.run(output, {self.images: images[start:start + batch_size]})
-            for start in range(0, len(images), batch_size)]) if len(images) else \
-            np.zeros((0, 10), np.float32)
+        return np.concatenate(in_batches(lambda start, stop: self.session.run(
+            output, {self.images: images[start:stop]}), len(images), batch_size)
+            or [np.zeros((0, 10), np.float32)])
 
     def probabilities(self, images, batch_size=BATCH_SIZE):
         """float32 [N, 10] for images float32 [N, 784] in [0, 1]."""

@@ -5,15 +5,15 @@ import signal
 import sys
 
 import input_data
-from tfmnist.rundirs import RunDirError
 
 
 class UsageError(Exception):
     """A flag, directory or checkpoint the run cannot use; the message says which and why."""
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt  # `timeout` and `kill` stop a run as cleanly as Ctrl-C does
+def interrupt(signum, frame):
+    """A signal handler: `timeout` and `kill` stop a program as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def run_main(main, script, trains=True):
@@ -23,10 +23,10 @@ def run_main(main, script, trains=True):
     (the training harness tells, on the KeyboardInterrupt, which checkpoint it left).
     """
     prog = os.path.basename(script)
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         main()
-    except (input_data.DataError, UsageError, RunDirError) as e:
+    except (input_data.DataError, UsageError) as e:
         print("%s: error: %s" % (prog, e), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as e:

@@ -419,7 +419,7 @@ class WorkerRun(training.Run):
 
     def next_step(self, step):
         """The step after the global step, whichever worker trained those in between."""
-        step = int(self._run(self._checkpoints.global_step)) + 1
+        step = int(self._run(self.global_step)) + 1
         if step <= self.total_steps:  # (the others may end once the last step is done)
             self._check_workers()
         return step
@@ -466,7 +466,7 @@ class WorkerRun(training.Run):
         trained, seconds, images_per_s = self.progress.speed()
         print("%s trained %d steps in %.1f s (%.0f images/s)" % (
             self.task.name, trained, seconds, images_per_s or 0), flush=True)
-        global_step = int(self._run(self._checkpoints.global_step))
+        global_step = int(self._run(self.global_step))
         if not self.writes:
             return {"global_step": global_step, "train_seconds": seconds,
                     "train_images_per_s": images_per_s, "losses": self.losses}
@@ -478,5 +478,5 @@ class WorkerRun(training.Run):
         print("the cluster: %d workers, %s, %.0f images/s" % (
             self.task.workers, "synchronous" if self.task.sync else "asynchronous",
             cluster_images_per_s), flush=True)
-        return training.test(self, global_step, cluster_images_per_s=cluster_images_per_s,
-                             cluster=self.task.cluster, sync_replicas=self.task.sync)
+        return super().finish(global_step, cluster_images_per_s=cluster_images_per_s,
+                              cluster=self.task.cluster, sync_replicas=self.task.sync)

@@ -1,8 +1,11 @@
-"""Exact evaluation in batches: every example counted once, the last batch partial.
+"""Exact evaluation in batches, every example counted once, the last batch partial; and the
+Model every lesson's model() returns.
 
     correct_count, accuracy = evaluation(logits, y_)          # in the graph
     accuracy, logits = Classifier(x, y_, logits, correct_count).evaluate(sess, mnist.test)
 """
+import collections
+
 import numpy as np
 
 from tfmnist.tf1 import tf
@@ -10,70 +13,60 @@ from tfmnist.tf1 import tf
 BATCH_SIZE = 1000  # examples per evaluation batch
 MISCLASSIFIED_IMAGES = 12  # misclassified test digits shown in TensorBoard after training
 
+# What a lesson's model(args, total_steps, wrap_optimizer=None) builds: the ops a training
+# step runs (accuracy: None for a model without labels), the evaluator of its output, and
+# feed(batch_xs, batch_ys, step), a training step's feed_dict.
+Model = collections.namedtuple("Model", "train_step loss accuracy learning_rate evaluator feed")
+
 
 def evaluation(logits, labels):
-    """Returns (correct_count, accuracy) of a batch.
-
-    correct_count is the number of examples whose top logit is the label: summed over the
-    batches of a set, it gives the set's exact accuracy (see Classifier.evaluate).
-    """
+    """Returns (correct_count, accuracy) of a batch. correct_count is the number of examples
+    whose top logit is the label: summed over a set's batches, the set's exact accuracy."""
     correct_count = tf.reduce_sum(tf.cast(tf.nn.in_top_k(logits, labels, 1), tf.int32))
     accuracy = tf.cast(correct_count, tf.float32) / tf.cast(tf.shape(labels)[0], tf.float32)
     return correct_count, accuracy
 
 
-def run_in_batches(sess, tensor, x, images, batch_size=BATCH_SIZE):
-    """The values of `tensor` for every image, fed to x in batches (the last one partial)."""
-    return np.concatenate([sess.run(tensor, feed_dict={x: images[start:start + batch_size]})
-                           for start in range(0, len(images), batch_size)])
+def in_batches(run_batch, count, batch_size=BATCH_SIZE):
+    """[run_batch(start, stop)] over `count` examples in batches, the last one partial."""
+    return [run_batch(start, min(start + batch_size, count))
+            for start in range(0, count, batch_size)]
 
 
 def variables_behind(tensor, candidates):
     """Those of the variables `candidates` whose values `tensor` is computed from: what
     evaluating needs restored (the optimizer's own variables are not among them)."""
-    wanted = {variable.op: variable for variable in candidates}
-    found, seen, stack = [], set(), [tensor.op]
+    wanted = {variable.op for variable in candidates}
+    found, seen, stack = set(), set(), [tensor.op]
     while stack:
         op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        if op in wanted:
-            found.append(wanted[op])
-        stack.extend(tensor.op for tensor in op.inputs)
-        stack.extend(op.control_inputs)
-    return [variable for variable in candidates if variable in found]
+        if op not in seen:
+            seen.add(op)
+            found.update({op} & wanted)
+            stack.extend(tensor.op for tensor in op.inputs)
+            stack.extend(op.control_inputs)
+    return [variable for variable in candidates if variable.op in found]
 
 
 class Classifier:
-    """What a training run evaluates of a classifier: its accuracy, from the correct count of
-    each batch.
-
-    Args:
-      x, y_: the image and label placeholders.
-      logits: the model's output.
-      correct_count: the number of correct predictions in a batch (see evaluation()).
-    """
-    metric = "accuracy"
-    outputs = "logits"
+    """What a run evaluates of a classifier: its accuracy, from each batch's correct count
+    (x, y_: the placeholders; correct_count: see evaluation())."""
+    metric, outputs = "accuracy", "logits"
 
     def __init__(self, x, y_, logits, correct_count):
         self.x, self.y_, self.logits, self.correct_count = x, y_, logits, correct_count
 
     def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
         """(accuracy, logits) on every example of `dataset`."""
-        correct = 0
-        all_logits = []
-        for start in range(0, dataset.num_examples, batch_size):
-            feed_dict = {self.x: dataset.images[start:start + batch_size],
-                         self.y_: dataset.labels[start:start + batch_size]}
-            count, batch_logits = sess.run([self.correct_count, self.logits], feed_dict)
-            correct += count
-            all_logits.append(batch_logits)
-        return correct / dataset.num_examples, np.concatenate(all_logits)
+        batches = in_batches(lambda start, stop: sess.run(
+            [self.correct_count, self.logits], {self.x: dataset.images[start:stop],
+                                                self.y_: dataset.labels[start:stop]}),
+            dataset.num_examples, batch_size)
+        return (sum(count for count, _ in batches) / dataset.num_examples,
+                np.concatenate([logits for _, logits in batches]))
 
     def variables(self, candidates):
-        """Those of `candidates` the logits are computed from."""
+        """Those of `candidates` the logits are computed from: what evaluating restores."""
         return variables_behind(self.logits, candidates)
 
     def pictures(self, dataset, logits):
@@ -87,27 +80,21 @@ class Classifier:
 
 
 class Reconstruction:
-    """What a training run evaluates of an autoencoder: the mean squared error per pixel
-    between the images and their reconstructions.
+    """What a run evaluates of an autoencoder: the mean squared error per pixel between the
+    images and their reconstructions (x: the image placeholder; code: the codes, if wanted)."""
+    metric, outputs = "reconstruction error", "reconstructions"
 
-    Args:
-      x: the image placeholder.
-      reconstruction: the model's output, the images as it reproduces them.
-    """
-    metric = "reconstruction error"
-    outputs = "reconstructions"
-
-    def __init__(self, x, reconstruction):
-        self.x, self.reconstruction = x, reconstruction
+    def __init__(self, x, reconstruction, code=None):
+        self.x, self.reconstruction, self.code = x, reconstruction, code
 
     def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
         """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
-        reconstructions = run_in_batches(sess, self.reconstruction, self.x, dataset.images,
-                                         batch_size)
+        reconstructions = np.concatenate(in_batches(lambda start, stop: sess.run(
+            self.reconstruction, {self.x: dataset.images[start:stop]}),
+            dataset.num_examples, batch_size))
         return float(np.mean(np.square(reconstructions - dataset.images))), reconstructions
 
     def variables(self, candidates):
-        """Those of `candidates` the reconstructions are computed from."""
         return variables_behind(self.reconstruction, candidates)
 
     def pictures(self, dataset, outputs):

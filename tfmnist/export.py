@@ -35,6 +35,19 @@ def check_target(export_dir):
         raise UsageError("--export %s: cannot write there: %s" % (export_dir, e.strerror or e))
 
 
+def export_run(script, run_dir, target):
+    """Writes the model a run trained as a SavedModel in target (--export)."""
+    from tfmnist import classifiers, lessons  # which import this module
+
+    name = lessons.name_of(script)
+    predictor = classifiers.Predictor.from_checkpoint(classifiers.inference_of(name, run_dir),
+                                                      run_dir, name, finalize=False)
+    try:
+        print("SavedModel: %s" % write(predictor, target))
+    finally:
+        predictor.close()
+
+
 def write(predictor, export_dir):
     """Writes a classifier, loaded from its checkpoint (classifiers.load), as a SavedModel
     in export_dir (new or empty), whole or not at all."""

@@ -1,14 +1,13 @@
 """The flags every training script has, their checks, and what follows from them: the data,
-the number of steps, the session's threads.
+the number of steps, the session's threads; and the flags a run remembers (config.json).
 
-    parser = flags.make_parser(__file__, "A CNN on MNIST", epochs=4, batch_size=100,
-                               learning_rate=1e-3)
+    parser = flags.make_parser(__file__, __doc__, epochs=2, batch_size=50, learning_rate=1e-3)
     parser.add_argument("--keep-prob", ...)          # the script's own flags
-    args = flags.parse_args(parser, argv)            # checked (see kinds())
+    args = flags.parse_args(parser, argv)            # checked; --resume takes the run's own
     mnist = flags.load_data(args)
 """
 import argparse
-import importlib
+import json
 import math
 import os
 
@@ -17,9 +16,11 @@ from tfmnist import rundirs
 from tfmnist.command_line import UsageError
 
 MAX_STEPS = 10 ** 9  # more training steps than anyone can wait for: a typo
-# Flags that shape the training schedule: --resume refuses to continue under other values.
-SCHEDULE_FLAGS = ("batch_size", "epochs", "steps", "learning_rate", "seed", "validation_size",
-                  "data_dir")
+# Flags that say where and how a run is carried out, not what it trains: --resume may change
+# them (a cluster's among them), and config.json does not keep the first four.
+RUN_FLAGS = ("resume", "eval_only", "no_save", "export", "run_dir", "log_every", "threads",
+             "script", "ps_hosts", "worker_hosts", "job_name", "task_index", "sync_replicas",
+             "task_timeout", "trusted_network", "model")
 
 
 def number(convert, check, requirement):
@@ -60,16 +61,29 @@ def sizes(text):
     return values
 
 
-def make_parser(script, description, epochs, batch_size, learning_rate, log_every=100,
-                exportable=True):
-    """An argparse parser with the flags every script has, given the script's defaults
-    (exportable: a classifier, which --export writes as a SavedModel).
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each default printed once: none where the help says it, or where there is none."""
 
-    The script adds its own flags to it, then calls `parse_args(parser, argv)`.
-    """
-    parser = argparse.ArgumentParser(
-        prog=os.path.basename(script), description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def description(doc):
+    """A program's --help description: its docstring's first paragraph, whole."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def make_parser(script, doc, epochs, batch_size, learning_rate, log_every=100,
+                exportable=True, model_flags=()):
+    """An argparse parser with the flags every script has, given the script's defaults
+    (exportable: a classifier, which --export writes as a SavedModel; model_flags: the
+    script's flags that shape inference(), which --eval-only and the loader take from the
+    run). The script adds its own flags, then calls parse_args(parser, argv)."""
+    parser = argparse.ArgumentParser(prog=os.path.basename(script), description=description(doc),
+                                     formatter_class=HelpFormatter)
+    parser.model_flags = tuple(model_flags)
     parser.add_argument("--data-dir", default=input_data.DEFAULT_DATA_DIR,
                         help="directory of the MNIST IDX files (.gz or raw); missing files are "
                              "copied from the bundled data/ or downloaded into it")
@@ -110,9 +124,9 @@ def make_parser(script, description, epochs, batch_size, learning_rate, log_ever
     return parser
 
 
-def parse_args(parser, argv=None, adopt=True):
+def parse_args(parser, argv=None, adopt=True, replicas=1):
     """parser.parse_args(argv), with the checks no single flag can make; with --resume or
-    --eval-only, the flags the run remembers (adopt: see adopt_run_flags())."""
+    --eval-only (and adopt), the run's own flags (see adopt_run_flags)."""
     args = parser.parse_args(argv)
     if args.resume and args.eval_only:
         parser.error("--resume and --eval-only cannot be used together")
@@ -121,48 +135,69 @@ def parse_args(parser, argv=None, adopt=True):
         parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only, "
                      "--run-dir or --export")
     if adopt and (args.resume or args.eval_only):
-        adopt_run_flags(parser, argv, args)
+        adopt_run_flags(parser, argv, args, replicas)
     return args
-
-
-def kinds(script):
-    """(schedule flags, model flags, older runs) of a training script (cnn_mnist), from its
-    module's constants:
-    - SCHEDULE_FLAGS: its own flags that shape training, which --resume must not see change
-      (the common ones are in SCHEDULE_FLAGS here);
-    - MODEL_FLAGS: those that shape the model itself (its inference()'s keyword arguments):
-      --eval-only, classify.py and draw.py rebuild the model with the values its run had;
-    - OLDER_RUNS: {flag: value} for flags added since the first runs: the value a run whose
-      config.json does not name the flag was trained with (--resume continues it so).
-    """
-    module = importlib.import_module(script)
-    model_flags = tuple(getattr(module, "MODEL_FLAGS", ()))
-    return (SCHEDULE_FLAGS + tuple(getattr(module, "SCHEDULE_FLAGS", ())) + model_flags,
-            model_flags, dict(getattr(module, "OLDER_RUNS", {})))
 
 
 _UNSET = object()  # a flag's value before the command line sets it
 
 
-def adopt_run_flags(parser, argv, args):
-    """A run remembers what it was: --resume takes the flags of the schedule, --eval-only
-    those of the model, from the run's config.json where the command line does not give
-    them. (One given with another value is refused when the run is restored.)"""
-    from tfmnist.training import find_run_dir  # which imports this module
+def adopt_run_flags(parser, argv, args, replicas=1):
+    """A run remembers what it was: --resume takes every flag of its schedule, --eval-only
+    those of its model, from its config.json where the command line does not give them, and
+    one given with another value is refused (replicas: the batches a step trains here)."""
+    args.run_dir, _ = rundirs.find_run_dir(args)
+    if not os.path.exists(os.path.join(args.run_dir, "checkpoint")):
+        return  # restoring the checkpoint names what is missing
+    names = ([name for name in vars(args) if name not in RUN_FLAGS] if args.resume
+             else list(parser.model_flags))
+    if not names:
+        return  # evaluating a model that no flag shapes: the checkpoint is enough
+    saved = rundirs.read_config(args.run_dir)
+    missing = [name for name in names + ["replicas"] * args.resume if name not in saved]
+    if missing:
+        raise UsageError("%s was trained by an older version of %s.py (its %s has no %r): "
+                         "train it again" % (args.run_dir, args.script, rundirs.CONFIG_FILE,
+                                             missing[0]))
+    if args.resume and saved["replicas"] != replicas:
+        raise UsageError("--resume here trains %s, but %s was trained with %s, which its "
+                         "schedule counts; resume it with the same cluster"
+                         % (_batches(replicas), args.run_dir, _batches(saved["replicas"])))
+    given = parser.parse_args(argv, argparse.Namespace(**{name: _UNSET for name in names}))
+    changed = []
+    for name in names:
+        value = tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
+        if getattr(given, name) is _UNSET:
+            if name != "data_dir" or os.path.isdir(value):  # moved away: the check names both
+                setattr(args, name, value)
+        elif not _same(name, getattr(args, name), saved[name]):
+            changed.append("--%s %s (was %s)" % (name.replace("_", "-"), getattr(args, name),
+                                                 saved[name]))
+    if changed:
+        raise UsageError("%s with other %s flags than %s was started with: %s; %s" % (
+            "--resume" if args.resume else "--eval-only",
+            "training" if args.resume else "model", args.run_dir, ", ".join(changed),
+            "resume with the same values" if args.resume else "evaluate with the same values"))
 
-    run_dir, _ = find_run_dir(args)
-    if not os.path.exists(os.path.join(run_dir, rundirs.CONFIG_FILE)):
-        return  # restoring names what is missing
-    schedule_flags, model_flags, older_runs = kinds(args.script)
-    saved = rundirs.read_config(run_dir, older_runs)
-    flags = schedule_flags if args.resume else model_flags
-    given = parser.parse_args(argv, argparse.Namespace(**{flag: _UNSET for flag in flags}))
-    for flag in flags:
-        if getattr(given, flag) is _UNSET and flag in saved:
-            value = saved[flag]  # JSON holds a tuple of layer sizes as a list
-            if flag == "data_dir" and not os.path.isdir(value):
-                continue  # moved away: not re-made there; the check names both
-            setattr(args, flag, tuple(value) if isinstance(value, list) else value)
+
+def _same(name, mine, theirs):
+    mine = json.loads(json.dumps(mine))  # as config.json holds it: a tuple as a list
+    if name == "data_dir" and isinstance(mine, str) and isinstance(theirs, str):
+        return os.path.realpath(mine) == os.path.realpath(theirs)
+    return mine == theirs
+
+
+def _batches(replicas):
+    return ("--sync-replicas on %d workers (%d batches a step)" % (replicas, replicas)
+            if replicas > 1 else "one batch a step")
+
+
+def config_of(args, replicas=1):
+    """What a run keeps in config.json: its flags but those that say how to start it, and
+    the batches a step trains (with --sync-replicas, one from each worker)."""
+    config = {name: value for name, value in vars(args).items()
+              if name not in ("resume", "eval_only", "no_save")}
+    return dict(config, replicas=replicas)
 
 
 def load_data(args, replicas=1):
@@ -185,22 +220,15 @@ def load_data(args, replicas=1):
     return mnist
 
 
-def check_model_size(flag, parameters):
-    """Refuses a model whose parameters cannot be trained in this machine's memory: float32
-    weights, their gradients and Adam's two moments. flag: the flag to blame, as given."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): TensorFlow will say
-        return
-    needed = 4 * 4 * parameters
-    if needed > memory:
+def check_model_size(flag, sizes):
+    """Refuses fully connected layers of these sizes (input first) whose parameters cannot
+    be trained in this machine's memory: float32 weights, their gradients and Adam's two
+    moments. flag: the flag to blame, as given."""
+    parameters = sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if 4 * 4 * parameters > memory:
         raise UsageError("%s needs %.3g parameters, %.0f GB to train with Adam; this machine "
-                         "has %.0f GB" % (flag, parameters, needed / 1e9, memory / 1e9))
-
-
-def dense_parameters(sizes):
-    """The weights and biases of fully connected layers of these sizes, input first."""
-    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+                         "has %.0f GB" % (flag, parameters, 16 * parameters / 1e9, memory / 1e9))
 
 
 def total_steps(args, mnist, replicas=1):
@@ -212,9 +240,7 @@ def total_steps(args, mnist, replicas=1):
 
 def session_config(args):
     """Session options for these small models on a CPU: --threads."""
-    # Imported here: this module is TensorFlow-free until then, so that tools/benchmark.py
-    # answers a bad flag before TensorFlow's seconds of loading.
-    from tfmnist.tf1 import tf
+    from tfmnist.tf1 import tf  # here: tools/benchmark.py answers a bad flag before it loads
 
     return tf.ConfigProto(intra_op_parallelism_threads=args.threads,
                           inter_op_parallelism_threads=args.threads)

@@ -19,6 +19,15 @@ def png_of(figure):
     return buffer.getvalue()
 
 
+def grey_png(image):
+    """The PNG file (bytes) of a grey image [height, width] with values in [0, 1]."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def smoothed(values, window):
     """The running mean of the last `window` values (fewer at the start)."""
     values = np.asarray(values, np.float64)

@@ -3,16 +3,18 @@
     runs/cnn_mnist/1/   config.json, checkpoint, model.ckpt-*, events.out.tfevents.*,
     runs/cnn_mnist/2/   metrics.json, training_curves.png
 
-Without --run-dir, each new run of a script gets the next number under runs/SCRIPT/, and
---resume, --eval-only and classify.py take the highest number there. --run-dir DIR names one
-run's directory: a new run needs DIR new or empty. While a run trains, it holds a lock on its
-directory, so two processes never write into one.
+Without --run-dir, a new run of a script gets the next number under runs/SCRIPT/, and
+--resume, --eval-only and classify.py take the highest. While a run trains, it holds a lock
+on its directory, so two processes never write into one.
 """
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+
+from tfmnist.command_line import UsageError
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS_DIR = os.path.join(REPO_DIR, "runs")  # every run writes under here (git ignores it)
@@ -22,10 +24,6 @@ LOCK_FILE = ".lock"  # held while a process trains in the directory
 # What TensorFlow's Saver and our atomic writes leave behind when killed mid-write.
 _TEMPORARY = re.compile(r"(.*_temp|checkpoint\.tmp[0-9a-f]+|.*\.tempstate\d*|.*\.tmp)$")
 _RUN_FILES = re.compile(r"(config\.json|checkpoint|model\.ckpt-.*|events\.out\.tfevents\..*)$")
-
-
-class RunDirError(Exception):
-    """A run directory cannot be used as asked; the message names it and says why."""
 
 
 def script_runs(script):
@@ -53,19 +51,31 @@ def numbered_runs(parent):
 
 def newest(parent, with_checkpoint=False):
     """The run with the highest number under parent (with_checkpoint: of those that saved a
-    checkpoint), or None.
+    checkpoint), or None."""
+    runs = [path for _, path in numbered_runs(parent)
+            if (os.path.exists(os.path.join(path, "checkpoint")) if with_checkpoint
+                else holds_run(path))]
+    return runs[-1] if runs else None
 
-    A parent that holds a run itself, as runs/SCRIPT did before runs were numbered, counts
-    when it has no numbered runs.
-    """
-    def wanted(path):
-        return (os.path.exists(os.path.join(path, "checkpoint")) if with_checkpoint
-                else holds_run(path))
 
-    runs = [path for _, path in numbered_runs(parent) if wanted(path)]
-    if runs:
-        return runs[-1]
-    return parent if wanted(parent) else None
+def find_run_dir(args):
+    """(the run directory the flags ask for, whether it was made now): --run-dir, a new
+    numbered one for a new run, or the highest numbered one to resume or evaluate. A
+    --run-dir that holds numbered runs but no run of its own, such as runs/cnn_mnist, stands
+    for its newest."""
+    resuming = args.resume or args.eval_only
+    if args.run_dir:
+        if resuming and not holds_run(args.run_dir):
+            return newest(args.run_dir, with_checkpoint=args.eval_only) or args.run_dir, False
+        return args.run_dir, False
+    parent = script_runs(args.script)
+    if not resuming:
+        return new_numbered(parent), True
+    found = newest(parent, with_checkpoint=args.eval_only)
+    if found is None:
+        raise UsageError("no run in %s to %s: train one first with `python %s.py`" % (
+            parent, "resume" if args.resume else "evaluate", args.script))
+    return found, False
 
 
 def new_numbered(parent):
@@ -80,20 +90,17 @@ def new_numbered(parent):
         except FileExistsError:
             number += 1
         except OSError as e:
-            raise RunDirError("cannot create %s: %s" % (path, e.strerror or e))
+            raise UsageError("cannot create %s: %s" % (path, e.strerror or e))
 
 
 def _make_dirs(path, flag="--run-dir "):
     if os.path.exists(path) and not os.path.isdir(path):
-        raise RunDirError("%s%s is a file, not a directory" % (flag, path))
+        raise UsageError("%s%s is a file, not a directory" % (flag, path))
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
-        raise RunDirError("%scannot create %s: %s" % (flag, path, e.strerror or e))
+        raise UsageError("%scannot create %s: %s" % (flag, path, e.strerror or e))
 
-
-# ---------------------------------------------------------------------------------------------
-# Locking and claiming a directory to train in.
 
 class Lock:
     """An exclusive lock on a run directory, released on close() or when the process ends,
@@ -105,64 +112,43 @@ class Lock:
             self._file = open(self.path, "a+")
         except OSError as e:
             if os.path.isdir(self.path):
-                raise RunDirError("%s, the lock file of the run directory, is a directory: "
-                                  "remove it" % self.path)
-            raise RunDirError("cannot write in %s: %s" % (run_dir, e.strerror or e))
-        if not _try_lock(self._file):
+                raise UsageError("%s, the lock file of the run directory, is a directory: "
+                                 "remove it" % self.path)
+            raise UsageError("cannot write in %s: %s" % (run_dir, e.strerror or e))
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             self._file.seek(0)
             owner = self._file.read().strip() or "?"
             self._file.close()
-            raise RunDirError("%s is in use: process %s is training in it; wait for it to end, "
-                              "or choose another --run-dir" % (run_dir, owner))
+            raise UsageError("%s is in use: process %s is training in it; wait for it to end, "
+                             "or choose another --run-dir" % (run_dir, owner))
         self._file.truncate(0)
         self._file.write(str(os.getpid()))
         self._file.flush()
 
     def close(self):
-        if not self._file.closed:
-            self._file.close()  # closing the file releases the lock
-
-
-def _try_lock(file):
-    """Takes an exclusive lock on an open file without waiting; False if another holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-        try:
-            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    try:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
+        self._file.close()  # closing the file releases the lock
 
 
 def claim(run_dir, fresh, created=False):
-    """Locks run_dir for a run to train in; returns the Lock.
-
-    A fresh run needs the directory new or empty: another run's checkpoints, flags or logs
-    must never mix with its own. Temporary files that a killed save left are removed.
-    created: the caller made the directory (else it is made here if missing); a new run
-    that saves nothing takes away only a directory made for it.
-    """
+    """Locks run_dir for a run to train in; returns the Lock. A fresh run needs the
+    directory new or empty: another run's files must never mix with its own. Temporary files
+    that a killed save left are removed. created: the caller made the directory (else it is
+    made here if missing); a new run that saves nothing takes away only a directory made for
+    it."""
     created = created or not os.path.isdir(run_dir)
     _make_dirs(run_dir)
     lock = Lock(run_dir)
     lock.created_dir = created
     try:
-        if fresh:
-            others = sorted(name for name in os.listdir(run_dir) if name != LOCK_FILE)
-            if others:
-                what = ("another run" if holds_run(run_dir)
-                        else "other files (%s)" % ", ".join(others[:3]))
-                raise RunDirError(
-                    "--run-dir %s holds %s: --resume continues it; a new run needs a new or "
-                    "empty --run-dir (or none, for the next numbered run in runs/)"
-                    % (run_dir, what))
+        others = sorted(name for name in os.listdir(run_dir) if name != LOCK_FILE)
+        if fresh and others:
+            what = ("another run" if holds_run(run_dir)
+                    else "other files (%s)" % ", ".join(others[:3]))
+            raise UsageError("--run-dir %s holds %s: --resume continues it; a new run needs "
+                             "a new or empty --run-dir (or none, for the next numbered run in "
+                             "runs/)" % (run_dir, what))
         remove_temporary_files(run_dir)
     except BaseException:
         lock.close()
@@ -175,8 +161,7 @@ def remove_unsaved_run(run_dir, lock, everything=False):
     made for the run. The directory was empty when the run claimed it: all are its own
     (everything: whatever their names, as transfer_mnist.py's own files)."""
     for name in os.listdir(run_dir):
-        if (everything or _RUN_FILES.match(name) or _TEMPORARY.match(name)
-                or name == LOCK_FILE):
+        if everything or _RUN_FILES.match(name) or _TEMPORARY.match(name) or name == LOCK_FILE:
             _remove(os.path.join(run_dir, name))
     lock.close()
     if lock.created_dir:
@@ -204,9 +189,6 @@ def _remove(path):
             pass
 
 
-# ---------------------------------------------------------------------------------------------
-# The run's flags and figures.
-
 def write_atomically(path, data):
     """Writes bytes to path through a temporary file, so that path is never half-written."""
     fd, temp_path = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
@@ -224,40 +206,33 @@ def write_atomically(path, data):
 
 
 def write_json(run_dir, name, values):
-    """Writes a dict as run_dir/name, atomically; a full disk is a RunDirError."""
+    """Writes a dict as run_dir/name, atomically; a full disk is a UsageError."""
     path = os.path.join(run_dir, name)
     try:
         write_atomically(path, (json.dumps(values, indent=2, sort_keys=True) + "\n").encode())
     except OSError as e:
-        raise RunDirError("cannot write %s: %s" % (path, e.strerror or e))
-
-
-def read_config(run_dir, older_runs=None):
-    """The flags a run was started with; a missing or damaged file is a RunDirError.
-
-    older_runs: {flag: value} for flags added since the first runs, the value a run whose
-    file does not name the flag was trained with."""
-    path = os.path.join(run_dir, CONFIG_FILE)
-    try:
-        with open(path) as f:
-            config = json.load(f)
-    except FileNotFoundError:
-        raise RunDirError("%s is missing: it holds the flags the run was started with" % path)
-    except (OSError, ValueError) as e:
-        raise RunDirError("%s is damaged (%s): it holds the flags the run was started with"
-                          % (path, getattr(e, "strerror", None) or e))
-    if not isinstance(config, dict):
-        raise RunDirError("%s is damaged (not a JSON object): it holds the flags the run was "
-                          "started with" % path)
-    return dict(older_runs or {}, **config)
+        raise UsageError("cannot write %s: %s" % (path, e.strerror or e))
 
 
 def describe(parent):
     """Where to look instead, for a message about a directory with no run of its own."""
     runs = numbered_runs(parent)
-    if runs:
-        return " (it holds runs %s: name one, such as --run-dir %s)" % (
-            ", ".join(str(n) for n, _ in runs[-5:]), runs[-1][1])
-    return ""
+    return " (it holds runs %s: name one, such as --run-dir %s)" % (
+        ", ".join(str(n) for n, _ in runs[-5:]), runs[-1][1]) if runs else ""
 
 
+def read_config(run_dir):
+    """The flags a run was started with; a missing or damaged file is a UsageError."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise UsageError("%s is missing: it holds the flags the run was started with" % path)
+    except (OSError, ValueError) as e:
+        raise UsageError("%s is damaged (%s): it holds the flags the run was started with"
+                         % (path, getattr(e, "strerror", None) or e))
+    if not isinstance(config, dict):
+        raise UsageError("%s is damaged (not a JSON object): it holds the flags the run was "
+                         "started with" % path)
+    return config

@@ -1,32 +1,13 @@
 """The bookkeeping around a script's training loop. The loop says *when* it logs, validates
-and saves; Run says *how*:
-
-    with tf.Session() as sess, Run(args, sess, mnist, Classifier(...)) as run:
-        if run.restoring:  # --resume or --eval-only: the run's last checkpoint
-            run.restore()
-        else:
-            sess.run(tf.global_variables_initializer())
-        for step in run.steps():  # 1, 2, ... from the step after the restored one
-            batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-            _, loss_value = sess.run([train_step, loss], feed_dict={x: batch_xs, y_: batch_ys})
-            run.record(loss_value)
-            if run.log_due(step):
-                run.log_progress(step)
-            if run.epoch_ended(step):
-                run.validate(step)
-                run.save(step)
-        metrics = run.finish()
-
-With --no-save it writes nothing: no run directory, checkpoints, logs or pictures.
-(distributed_mnist.py trains the same models across machines: tfmnist/cluster.py's
-WorkerRun is this Run, as one worker of a cluster sees it.)
+and saves; Run says *how* (see softmax_mnist.py's main()). With --no-save it writes nothing:
+no run directory, checkpoints, logs or pictures.
 """
 import math
 import os
 import threading
 import time
 
-from tfmnist import checkpoints, classifiers, export, flags, image_files, rundirs
+from tfmnist import checkpoints, flags, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -38,8 +19,8 @@ class Run:
     files away again.
 
     Args: the parsed flags (flags.py); the session; the Datasets; the evaluator
-    (evaluation.Classifier or Reconstruction); the learning rate to log, if it changes; what a
-    checkpoint holds and the step counter, if not the graph's variables and global step.
+    (evaluation.Classifier or Reconstruction); the learning rate to log; what a checkpoint
+    holds and the step counter, if not the graph's variables and global step.
     """
     replicas = 1  # the batches a step trains (a synchronous cluster's: one from each worker)
     writes = True  # this process writes the run (a cluster's workers but the chief: no)
@@ -48,8 +29,11 @@ class Run:
     def __init__(self, args, sess, mnist, evaluator, learning_rate=None, variables=None,
                  global_step=None):
         self.args, self.sess, self.mnist, self.evaluator = args, sess, mnist, evaluator
-        self._learning_rate, self._tag = learning_rate, evaluator.metric.replace(" ", "_")
-        self._checkpoints = checkpoints.RunCheckpoints(variables, global_step)
+        self._learning_rate = learning_rate
+        self.global_step = (tf.train.get_or_create_global_step() if global_step is None
+                            else global_step)
+        self.variables = tf.global_variables() if variables is None else variables
+        self._saver = checkpoints.make_saver(self.variables)
         self.restoring = (args.resume or args.eval_only) and self.writes
         self.total_steps = flags.total_steps(args, mnist, self.replicas)
         self.start_step = 0
@@ -63,10 +47,22 @@ class Run:
         self._lock, self.output = None, NO_WRITER  # what it writes besides checkpoints: steps()
 
     def __enter__(self):
-        if self.writes and getattr(self.args, "export", None):
-            export.check_target(self.args.export)  # before training, not after
-        if self.writes and not self.args.no_save:
-            self.run_dir, self._lock = open_run_dir(self.args, self.replicas)
+        args = self.args
+        if self.writes and getattr(args, "export", None):
+            from tfmnist import export  # serving code, loaded only to export
+
+            export.check_target(args.export)  # before training, not after
+        if self.writes and not args.no_save:
+            self.run_dir, created = rundirs.find_run_dir(args)
+            if not args.eval_only:
+                self._lock = rundirs.claim(self.run_dir, fresh=not args.resume, created=created)
+            if not (args.resume or args.eval_only):
+                try:
+                    rundirs.write_json(self.run_dir, rundirs.CONFIG_FILE,
+                                       flags.config_of(args, self.replicas))
+                except BaseException:
+                    rundirs.remove_unsaved_run(self.run_dir, self._lock)
+                    raise
         return self
 
     def __exit__(self, exc_type, exc, traceback):
@@ -82,24 +78,28 @@ class Run:
             self._lock = None
 
     def restore(self):
-        """Restores the run's last checkpoint, refusing one that another model or, to
-        resume, another schedule wrote (see checkpoints.RunCheckpoints.restore)."""
-        self.checkpoint_path = self._checkpoints.restore(self.sess, self.run_dir, self.args,
-                                                         self.evaluator, self.replicas)
+        """Restores the run's last checkpoint: all of it to resume; to evaluate, the
+        variables the evaluator's output is computed from, and the step (not the
+        optimizer's: an eager run saved none)."""
+        variables, saver = self.variables, self._saver
+        if self.args.eval_only:
+            variables = self.evaluator.variables(self.variables)
+            variables += [self.global_step] * (self.global_step not in variables)
+            saver = checkpoints.make_saver(variables)
+        self.checkpoint_path = checkpoints.restore(self.sess, saver, self.run_dir, variables)
 
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
-        args = self.args
-        self.start_step = self._checkpoints.step(self.sess)
-        if args.eval_only:
+        self.start_step = int(self.sess.run(self.global_step))
+        if self.args.eval_only:
             self.total_steps = self.start_step
         if self.start_step < self.total_steps:
             if self.run_dir is not None:
-                self._checkpoints.check_free_space(self.run_dir)
+                checkpoints.check_free_space(self.run_dir, self.variables)
                 self.output = RunWriter(self.run_dir, None if self.restoring
-                                         else self.sess.graph, self.start_step)
+                                        else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
-            self.mnist.train.skip(self.start_step * args.batch_size)
+            self.mnist.train.skip(self.start_step * self.args.batch_size)
         self.progress.start(self.start_step, self.total_steps, self.run_dir, self.who)
         return self._numbered_steps()
 
@@ -123,57 +123,54 @@ class Run:
             pause = time.perf_counter()
             self.validation_figure, _ = self.evaluator.evaluate(self.sess, self.mnist.validation)
             self.progress.paused(pause)
-            print("validation %s %.4f" % (self.evaluator.metric, self.validation_figure),
-                  flush=True)
-            self.validations.append({"step": step, self.evaluator.metric: self.validation_figure})
-            self.output.scalars({"%s/validation" % self._tag: self.validation_figure}, step)
+            metric = self.evaluator.metric
+            print("validation %s %.4f" % (metric, self.validation_figure), flush=True)
+            self.validations.append({"step": step, metric: self.validation_figure})
+            self.output.scalars({"%s/validation" % metric.replace(" ", "_"):
+                                 self.validation_figure}, step)
 
     def save(self, step):
         """Writes a checkpoint of this step (with --no-save, nothing)."""
-        if self.run_dir is None:
-            return
-        pause = time.perf_counter()
-        self.checkpoint_path = self._checkpoints.save(self.sess, self.run_dir, step,
-                                                      self.checkpoint_path is not None)
-        self._saved_step = step
-        self.progress.paused(pause)
+        if self.run_dir is not None:
+            pause = time.perf_counter()
+            self.checkpoint_path = checkpoints.save(self.sess, self._saver, self.run_dir, step,
+                                                    self.checkpoint_path is not None)
+            self._saved_step = step
+            self.progress.paused(pause)
 
-    def finish(self):
+    def finish(self, global_step=None, **more_figures):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
-        picture of the training curves, and returns them."""
+        picture of the training curves (and --export's SavedModel), and returns them."""
         trained, seconds, images_per_s = self.progress.speed()
-        if trained:
+        if not self.who:  # a cluster's worker says what it trained itself
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
-                  % (trained, seconds, images_per_s, self.checkpoint_path))
-        else:
-            print("evaluating checkpoint %s" % self.checkpoint_path)
-        return test(self, self.start_step + trained)
+                  % (trained, seconds, images_per_s, self.checkpoint_path) if trained
+                  else "evaluating checkpoint %s" % self.checkpoint_path)
+        global_step = self.start_step + trained if global_step is None else global_step
+        test_figure, test_outputs = self.evaluator.evaluate(self.sess, self.mnist.test)
+        metric = self.evaluator.metric
+        tag = metric.replace(" ", "_")
+        figures = dict({"test_" + tag: test_figure, "validation_" + tag: self.validation_figure,
+                        "global_step": global_step, "train_seconds": seconds,
+                        "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
+                        "run_dir": self.run_dir, "progress": self.progress.lines,
+                        "validations": self.validations}, **more_figures)
+        self.output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
+                            self.losses, metric, "%s, run %s: steps %d to %d" % (
+                                self.args.script, os.path.basename(self.run_dir or ""),
+                                self.start_step, global_step), self.start_step)
+        print("test %s: %.4f" % (metric, test_figure), flush=True)
+        if getattr(self.args, "export", None):  # --export DIR
+            from tfmnist import export  # serving code, loaded only to export
+
+            export.export_run(self.args.script, self.run_dir, self.args.export)
+        return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
+                                                    test_outputs})
 
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
         Only a run that trains writes: --eval-only and --no-save leave no picture."""
         self.output.picture(name, png, self.start_step + len(self.losses))
-
-
-def test(run, global_step, **more_figures):
-    """The end of Run.finish(): the test set's figures, written with the run's pictures and
-    returned (more_figures: a cluster's, say)."""
-    trained, seconds, images_per_s = run.progress.speed()
-    test_figure, test_outputs = run.evaluator.evaluate(run.sess, run.mnist.test)
-    tag = run.evaluator.metric.replace(" ", "_")
-    figures = dict({"test_" + tag: test_figure, "validation_" + tag: run.validation_figure,
-                    "global_step": global_step, "train_seconds": seconds,
-                    "train_images_per_s": images_per_s, "checkpoint": run.checkpoint_path,
-                    "run_dir": run.run_dir, "progress": run.progress.lines,
-                    "validations": run.validations}, **more_figures)
-    run.output.results(figures, run.evaluator.pictures(run.mnist.test, test_outputs),
-                       run.losses, run.evaluator.metric, "%s, run %s: steps %d to %d" % (
-                           run.args.script, os.path.basename(run.run_dir or ""),
-                           run.start_step, global_step), run.start_step)
-    print("test %s: %.4f" % (run.evaluator.metric, test_figure), flush=True)
-    if getattr(run.args, "export", None):  # --export DIR
-        export_run(run.args.script, run.run_dir, run.args.export)
-    return dict(figures, losses=run.losses, **{"test_" + run.evaluator.outputs: test_outputs})
 
 
 class Progress:
@@ -214,8 +211,8 @@ class Progress:
         self.losses.append(float(loss_value))
 
     def log_due(self, step):
-        """True every --log-every steps, and at the last. (In a cluster, the steps another
-        worker trained since this one's last count too.)"""
+        """True every --log-every steps, and at the last (in a cluster, the steps another
+        worker trained since this one's last count too)."""
         return (step // self.log_every > self.previous_step // self.log_every
                 or step >= self.total_steps)
 
@@ -263,13 +260,9 @@ class Progress:
 class RunWriter:
     """What a training run writes besides its checkpoints: TensorBoard's events (scalars and
     images, flushed as they come), its pictures and metrics.json. A full disk is a UsageError
-    at the flush, not a traceback from TensorBoard's writing thread.
-
-    Args:
-      graph: the graph to show (None: none, as when a run resumes).
-      start_step: a resumed run's first step: TensorBoard drops what an interrupted run
-        logged after it.
-    """
+    at the flush, not a traceback from TensorBoard's writing thread (which a run quiets while
+    it writes). graph: the graph to show (None as a run resumes); start_step: a resumed run's
+    first step, after which TensorBoard drops what an interrupted run logged."""
 
     def __init__(self, run_dir, graph, start_step):
         self.run_dir = run_dir
@@ -277,8 +270,6 @@ class RunWriter:
             self._writer = tf.summary.FileWriter(run_dir, graph)
         if start_step:
             self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), start_step)
-        # The FileWriter's thread prints a traceback when the disk is full, and the same
-        # error comes again at the next flush, which says it in one line.
         self._excepthook = getattr(threading, "excepthook", None)  # Python 3.8 and newer
         if self._excepthook is not None:  # novm: vermin cannot see this guard
             threading.excepthook = self._quiet_writer_thread  # novm
@@ -294,8 +285,9 @@ class RunWriter:
         self._flush()
 
     def _image(self, tag, png, step):
-        """Adds a PNG file's bytes (image_files.encode_png, pictures.py) as an image."""
-        height, width, channels = image_files.png_shape(png)
+        """Adds a PNG file's bytes as an image; its header says its size and channels."""
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        channels = {0: 1, 2: 3, 4: 2, 6: 4}[png[25]]  # grey, RGB, grey + alpha, RGBA
         self._writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag=tag, image=tf.Summary.Image(
             height=height, width=width, colorspace=channels, encoded_image_string=png))]), step)
 
@@ -315,7 +307,7 @@ class RunWriter:
         from tfmnist import pictures  # matplotlib takes a second to load: only runs that draw
 
         for image_title, image in images:
-            self._image(image_title, image_files.encode_png(image), figures["global_step"])
+            self._image(image_title, pictures.grey_png(image), figures["global_step"])
         self._flush()
         rundirs.write_json(self.run_dir, rundirs.METRICS_FILE, figures)
         self.picture("training_curves", pictures.training_curves(
@@ -347,66 +339,3 @@ class _NoWriter:
 
 
 NO_WRITER = _NoWriter()
-
-
-def export_run(script, run_dir, target):
-    """Writes the model a run trained as a SavedModel in target (see export.py)."""
-    name = classifiers.name_of(script)
-    predictor = classifiers.Predictor.from_checkpoint(classifiers.inference_of(name, run_dir),
-                                                      run_dir, name, finalize=False)
-    try:
-        print("SavedModel: %s" % export.write(predictor, target))
-    finally:
-        predictor.close()
-
-
-def open_run_dir(args, replicas=1):
-    """(the run directory, its Lock or None): the directory found for the flags, locked to
-    train in (not to evaluate), with config.json written for a new run (replicas: the
-    batches a step trains)."""
-    run_dir, created = find_run_dir(args)
-    lock = None
-    try:
-        if not args.eval_only:
-            lock = rundirs.claim(run_dir, fresh=not args.resume, created=created)
-        if not (args.resume or args.eval_only):
-            rundirs.write_json(run_dir, rundirs.CONFIG_FILE, config_of(args, replicas))
-    except BaseException:
-        if lock is not None:
-            rundirs.remove_unsaved_run(run_dir, lock)
-        raise
-    return run_dir, lock
-
-
-def find_run_dir(args):
-    """(the run directory the flags ask for, whether it was made now): --run-dir, a new
-    numbered one to start a run, or the highest numbered one to resume or evaluate.
-
-    A --run-dir that holds numbered runs but none of its own, such as runs/cnn_mnist, stands
-    for the newest run in it when resuming or evaluating.
-    """
-    resuming = args.resume or args.eval_only
-    if args.run_dir:
-        if resuming and not rundirs.holds_run(args.run_dir):
-            newest = rundirs.newest(args.run_dir, with_checkpoint=args.eval_only)
-            if newest is not None and newest != args.run_dir:
-                return newest, False
-        return args.run_dir, False
-    parent = rundirs.script_runs(args.script)
-    if not resuming:
-        return rundirs.new_numbered(parent), True
-    newest = rundirs.newest(parent, with_checkpoint=args.eval_only)
-    if newest is None:
-        raise UsageError("no run in %s to %s: train one first with `python %s.py`" % (
-            parent, "resume" if args.resume else "evaluate", args.script))
-    return newest, False
-
-
-def config_of(args, replicas=1):
-    """The flags worth keeping beside a run's checkpoints: all but what says how to start
-    (--resume, --eval-only, --no-save); and the batches a step trains (with --sync-replicas,
-    one from each worker), which --resume must find the same (checkpoints.check_replicas)."""
-    config = {name: value for name, value in vars(args).items()
-              if name not in ("resume", "eval_only", "no_save")}
-    config["replicas"] = replicas
-    return config
