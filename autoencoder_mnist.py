@@ -14,7 +14,7 @@ import numpy as np
 
 from tfmnist import flags, pictures
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Model, Reconstruction, in_batches
+from tfmnist.evaluation import Model, in_batches, variables_behind
 from tfmnist.tf1 import tf
 from tfmnist.training import Run
 
@@ -72,6 +72,28 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     if wrap_optimizer:
         optimizer = wrap_optimizer(optimizer)
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
+
+
+class Reconstruction:
+    """What a run evaluates of the autoencoder: the mean squared error per pixel between the
+    images and their reconstructions (x: the image placeholder; code: the codes)."""
+    metric, outputs = "reconstruction error", "reconstructions"
+
+    def __init__(self, x, reconstruction, code):
+        self.x, self.reconstruction, self.code = x, reconstruction, code
+
+    def evaluate(self, sess, dataset):
+        """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
+        reconstructions = np.concatenate(in_batches(lambda start, stop: sess.run(
+            self.reconstruction, {self.x: dataset.images[start:stop]}),
+            dataset.num_examples))
+        return float(np.mean(np.square(reconstructions - dataset.images))), reconstructions
+
+    def variables(self, candidates):
+        return variables_behind(self.reconstruction, candidates)
+
+    def pictures(self, dataset, outputs):
+        return []
 
 
 def draw_pictures(run, test, reconstructions, codes):

@@ -22,8 +22,8 @@ import numpy as np
 
 from tfmnist import classifiers, lessons
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.digits import prepare
-from tfmnist.image_files import ImageError, read_image, save_png
+from tfmnist.photos.digits import prepare
+from tfmnist.photos.image_files import ImageError, read_image, save_png
 
 MAX_INK = 0.35  # ink over more of the image than this is no digit on paper
 MAX_DIGITS = 12  # more separate marks than this is no written number

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from tfmnist import flags
+from tfmnist import augment, flags
 from tfmnist.augment import shifted, turned
 from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, Model, evaluation
@@ -46,9 +46,9 @@ def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def conv_features(x):
-    """The convolutional layers: images [batch, 784] -> features [batch, 7 * 7 * 64]
-    (transfer_mnist.py keeps them, trained, for another task)."""
+def inference(x, keep_prob=1.0, num_classes=NUM_CLASSES):
+    """The model: images [batch, 784] -> logits [batch, num_classes]; keep_prob < 1 adds
+    dropout. (transfer_mnist.py keeps conv1 and conv2, trained, for another task.)"""
     x_image = tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, 1])
     with tf.name_scope("conv1"):  # 28x28x1 -> 28x28x32
         W_conv1 = weight_variable([5, 5, 1, 32])
@@ -62,11 +62,7 @@ def conv_features(x):
         h_conv2 = tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2)
     with tf.name_scope("pool2"):  # -> 7x7x64
         h_pool2 = max_pool_2x2(h_conv2)
-    return tf.reshape(h_pool2, [-1, 7 * 7 * 64])
-
-
-def classifier(h_pool2_flat, keep_prob=1.0, num_classes=NUM_CLASSES):
-    """The fully connected layers: features -> 1024 ReLU units, dropout -> logits."""
+        h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
     with tf.name_scope("fc1"):  # -> 1024
         W_fc1 = weight_variable([7 * 7 * 64, 1024])
         b_fc1 = bias_variable([1024])
@@ -77,11 +73,6 @@ def classifier(h_pool2_flat, keep_prob=1.0, num_classes=NUM_CLASSES):
         W_fc2 = weight_variable([1024, num_classes])
         b_fc2 = bias_variable([num_classes])
         return tf.matmul(h_fc1_drop, W_fc2) + b_fc2
-
-
-def inference(x, keep_prob=1.0):
-    """The model: images [batch, 784] -> logits [batch, 10]; keep_prob < 1 adds dropout."""
-    return classifier(conv_features(x), keep_prob)
 
 
 def loss(logits, labels):
@@ -133,10 +124,10 @@ def build_parser():
     parser = flags.make_parser(__file__, __doc__, epochs=2, batch_size=50, learning_rate=1e-3)
     parser.add_argument("--keep-prob", type=flags.probability, default=0.5,
                         help="dropout: probability of keeping each fc1 unit while training")
-    parser.add_argument("--max-shift", type=flags.pixel_shift, default=1,
+    parser.add_argument("--max-shift", type=augment.pixel_shift, default=1,
                         help="training images are moved by up to this many pixels each way, "
                              "at random (0: as they are)")
-    parser.add_argument("--max-turn", type=flags.turn_degrees, default=10,
+    parser.add_argument("--max-turn", type=augment.turn_degrees, default=10,
                         help="training images are turned by up to this many degrees either "
                              "way, at random (0: as they are)")
     return parser

@@ -25,9 +25,10 @@ import threading
 
 import numpy as np
 
-from tfmnist import classifiers, image_files, lessons, rundirs
+from tfmnist import classifiers, lessons, rundirs
+from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.digits import to_mnist
+from tfmnist.photos.digits import to_mnist
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmnist", "draw.html")
 MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less

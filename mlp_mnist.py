@@ -8,6 +8,7 @@ write in TF2 style. The same network, the same batches, the same optimizer:
     python mlp_mnist.py --batch-norm    # batch normalization before each ReLU
     python mlp_mnist.py --loss mse      # squared error and plain gradient descent
 """
+import argparse
 import sys
 
 import numpy as np
@@ -25,6 +26,17 @@ BATCH_NORM_EPSILON = 1e-3
 DEFAULT_LEARNING_RATES = {"xent": 1e-3, "mse": 5.0}  # by --loss, each chosen on validation
 MODEL_FLAGS = ("hidden", "activation", "batch_norm")  # the flags that shape inference()
 ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
+
+
+def sizes(text):
+    """An argparse type for --hidden: comma-separated layer sizes, such as 256,128."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v <= 100_000 for v in values):
+        raise argparse.ArgumentTypeError("%r is not a list of layer sizes such as 256,128" % text)
+    return values
 
 
 def parameters(hidden_sizes=(256, 128), init_stddev=0.0, batch_norm=False):
@@ -152,7 +164,7 @@ def model(args, total_steps, wrap_optimizer=None):
 def build_parser():
     parser = flags.make_parser(__file__, __doc__, epochs=20, batch_size=100,
                                learning_rate=None, model_flags=MODEL_FLAGS)
-    parser.add_argument("--hidden", type=flags.sizes, default=(256, 128),
+    parser.add_argument("--hidden", type=sizes, default=(256, 128),
                         help="the hidden layers' sizes, comma-separated")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                         help="the hidden layers' activation function")

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from tfmnist import flags
+from tfmnist import augment, flags
 from tfmnist.augment import shifted
 from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, Model, evaluation
@@ -161,7 +161,7 @@ def build_parser():
     parser = flags.make_parser(__file__, __doc__, epochs=10, batch_size=256, learning_rate=3e-3)
     parser.add_argument("--clip-norm", type=flags.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
-    parser.add_argument("--max-shift", type=flags.pixel_shift, default=2,
+    parser.add_argument("--max-shift", type=augment.pixel_shift, default=2,
                         help="training images are moved by up to this many pixels each way, "
                              "at random (0: as they are)")
     return parser

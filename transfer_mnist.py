@@ -60,10 +60,10 @@ def train(data, test, steps, args, frozen_from=None, num_classes=len(TARGET_CLAS
         x = tf.placeholder(tf.float32, [None, 784], name="x")
         y_ = tf.placeholder(tf.int64, [None], name="y_")
         keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
-        features = cnn_mnist.conv_features(x)
-        conv_variables = tf.global_variables()  # conv1/..., conv2/...: what transfers
-        logits = cnn_mnist.classifier(features, keep_prob, num_classes)
+        logits = cnn_mnist.inference(x, keep_prob, num_classes)
         loss = cnn_mnist.loss(logits, y_)
+        # What transfers: the variables under conv1/ and conv2/.
+        conv_variables = tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES, scope="conv")
         frozen = {v.op.name for v in conv_variables} if frozen_from else set()
         trained = [v for v in tf.trainable_variables() if v.op.name not in frozen]
         train_step = tf.train.AdamOptimizer(args.learning_rate).minimize(loss, var_list=trained)

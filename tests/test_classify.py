@@ -12,9 +12,10 @@ from conftest import REPO_DIR, memory_growth_mb, needs_vmhwm, unwritable_dir
 import classify
 import input_data
 import softmax_mnist
-from tfmnist import image_files, rundirs
+from tfmnist import rundirs
+from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.digits import to_mnist, to_mnist_digits
+from tfmnist.photos.digits import to_mnist, to_mnist_digits
 from tfmnist.classifiers import Predictor
 from tfmnist.tf1 import tf
 
@@ -305,7 +306,7 @@ def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
 
 def _stroke_width(image):
     """Ink mass over skeleton length: the mean stroke width of a 28x28 digit, in pixels."""
-    from tfmnist.morphology import skeleton
+    from tfmnist.photos.morphology import skeleton
 
     return image.sum() / skeleton(image > 0.5).sum()
 
@@ -377,7 +378,7 @@ def test_rows_on_a_page_of_faint_traces_split_into_their_digits_each_full_size()
     # at closer, and split into its digits, each filling MNIST's 20-pixel box (before, a
     # row of 10 read as 6, and digits shrank to dots).
     import photos
-    from tfmnist.digits import prepare
+    from tfmnist.photos.digits import prepare
 
     digits = input_data.read_data_sets(download=False).validation.images[:40]
     for jpeg, shown in photos.render_rows(digits, faint=True):
@@ -391,7 +392,7 @@ def test_rows_on_a_page_of_faint_traces_split_into_their_digits_each_full_size()
 def test_dark_ink_on_paper_whose_border_is_mostly_in_a_hard_shadow():
     # The light paper meets the border only along part of the top: the border's typical
     # level is the shadow's, yet the ink is still the dark, not the light paper.
-    from tfmnist.ink import ink
+    from tfmnist.photos.ink import ink
 
     photo = np.full((120, 120), 0.4 * 235.0)
     photo[:60, 30:90] = 235.0  # the lit part of the page
@@ -411,7 +412,7 @@ def test_a_faint_trace_in_a_digits_crop_does_not_shrink_it(trace):
     # A digit's crop in a photo of a row holds the whole height of the page: a faint speck or
     # line far above the digit is no ink of it, and must not set its box (real photos: a 7
     # came out a speck of 3 pixels in an empty 28x28).
-    from tfmnist.digits import digit_28x28
+    from tfmnist.photos.digits import digit_28x28
 
     level, size = trace
     strokes = on_canvas(seven(height=40), shape=(400, 60), at=(300, 20))
@@ -426,7 +427,7 @@ def test_a_faint_trace_in_a_digits_crop_does_not_shrink_it(trace):
 def test_a_faint_digit_is_prepared_at_full_strength():
     # MNIST's digits were scanned black and white: a digit whose ink is faint beside a
     # row's darkest stroke (a fine pen's line shrunk below a pixel) is the same digit.
-    from tfmnist.digits import digit_28x28
+    from tfmnist.photos.digits import digit_28x28
 
     dark = on_canvas(seven(height=40), shape=(60, 40), at=(10, 13))
     np.testing.assert_allclose(digit_28x28(0.4 * dark), digit_28x28(dark), atol=1e-6)
@@ -437,7 +438,7 @@ def test_a_stroke_faint_in_a_stretch_stays_one_digit():
     # A fine pen's line, shrunk, is faint in stretches: cut there, a 4 whose bar faded fell
     # into two marks side by side, both tall, a gap apart, and was read as two digits.
     # Faint ink that touches no stroke (a trace on the page) is still no part of one.
-    from tfmnist.number_splitting import split_digits
+    from tfmnist.photos.number_splitting import split_digits
 
     four = np.zeros((40, 14))
     four[:25, :3] = four[22:25, :] = four[:, 11:] = 1.0
@@ -502,7 +503,7 @@ def test_a_4000x3000_jpeg_is_read_within_bounded_memory(tmp_path):
     ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=60)
     photo.save(str(tmp_path / "big.jpg"), "JPEG", quality=85)
     grown_mb, shape, peak = memory_growth_mb(
-        "from tfmnist.digits import to_mnist\nfrom tfmnist.image_files import read_image",
+        "from tfmnist.photos.digits import to_mnist\nfrom tfmnist.photos.image_files import read_image",
         "to_mnist(read_image(sys.argv[1]))", tmp_path / "big.jpg")
     assert 50 < grown_mb < 600  # the 12-megapixel photo, as floats, a few times over
     assert shape == (28, 28) and peak == pytest.approx(1, abs=0.05)

@@ -18,9 +18,10 @@ import draw
 import input_data
 import softmax_mnist
 import strokes
-from tfmnist import image_files, rundirs
+from tfmnist import rundirs
+from tfmnist.photos import image_files
 from tfmnist.command_line import run_main
-from tfmnist.digits import to_mnist
+from tfmnist.photos.digits import to_mnist
 
 
 @pytest.fixture(scope="module")

@@ -200,7 +200,7 @@ def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
 @needs_vmhwm
 def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
     Image.new("RGB", (7000, 7000), (255, 255, 255)).save(str(tmp_path / "white.png"))
-    grown_mb, shape, _ = memory_growth_mb("from tfmnist.image_files import read_image",
+    grown_mb, shape, _ = memory_growth_mb("from tfmnist.photos.image_files import read_image",
                                           "read_image(sys.argv[1])", tmp_path / "white.png")
     assert grown_mb < 400  # the 8-bit image decoded once, then reduced: not 1.5 GB of floats
     assert shape == (1750, 1750, 3)
@@ -209,8 +209,8 @@ def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
 def test_a_small_digit_in_a_large_photo_is_found(tmp_path):
     from PIL import ImageDraw
 
-    from tfmnist.digits import to_mnist
-    from tfmnist.image_files import read_image
+    from tfmnist.photos.digits import to_mnist
+    from tfmnist.photos.image_files import read_image
 
     photo = Image.new("L", (4000, 3000), 235)
     ImageDraw.Draw(photo).line([(2000, 1500), (2024, 1500), (2008, 1540)], fill=30, width=4)
@@ -222,8 +222,8 @@ def test_a_small_digit_in_a_large_photo_is_found(tmp_path):
 
 
 def test_a_speck_of_ink_is_no_digit():
-    from tfmnist.digits import to_mnist
-    from tfmnist.image_files import ImageError
+    from tfmnist.photos.digits import to_mnist
+    from tfmnist.photos.image_files import ImageError
 
     pixels = np.full((50, 50, 1), 255.0, np.float32)
     pixels[20, 20] = 0

@@ -463,7 +463,7 @@ class WorkerRun(training.Run):
         return figures
 
     def _finish(self):
-        trained, seconds, images_per_s = self.progress.speed()
+        trained, seconds, images_per_s = self.speed()
         print("%s trained %d steps in %.1f s (%.0f images/s)" % (
             self.task.name, trained, seconds, images_per_s or 0), flush=True)
         global_step = int(self._run(self.global_step))

@@ -1,5 +1,5 @@
 """Exact evaluation in batches, every example counted once, the last batch partial; and the
-Model every lesson's model() returns.
+Model every lesson's model() returns (autoencoder_mnist.py has an evaluator of its own).
 
     correct_count, accuracy = evaluation(logits, y_)          # in the graph
     accuracy, logits = Classifier(x, y_, logits, correct_count).evaluate(sess, mnist.test)
@@ -77,25 +77,3 @@ class Classifier:
         return [("misclassified/test image %05d: predicted %d, labelled %d"
                  % (index, predictions[index], dataset.labels[index]),
                  dataset.images[index].reshape(28, 28)) for index in wrong]
-
-
-class Reconstruction:
-    """What a run evaluates of an autoencoder: the mean squared error per pixel between the
-    images and their reconstructions (x: the image placeholder; code: the codes, if wanted)."""
-    metric, outputs = "reconstruction error", "reconstructions"
-
-    def __init__(self, x, reconstruction, code=None):
-        self.x, self.reconstruction, self.code = x, reconstruction, code
-
-    def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
-        """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
-        reconstructions = np.concatenate(in_batches(lambda start, stop: sess.run(
-            self.reconstruction, {self.x: dataset.images[start:stop]}),
-            dataset.num_examples, batch_size))
-        return float(np.mean(np.square(reconstructions - dataset.images))), reconstructions
-
-    def variables(self, candidates):
-        return variables_behind(self.reconstruction, candidates)
-
-    def pictures(self, dataset, outputs):
-        return []

@@ -44,21 +44,7 @@ positive_float = number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
                         "a positive number below 10^9")
 non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
                             "a number from 0 to 10^9")
-pixel_shift = number(int, lambda v: 0 <= v <= 4,
-                     "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
 probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
-turn_degrees = number(float, lambda v: 0 <= v <= 45, "a number of degrees from 0 to 45")
-
-
-def sizes(text):
-    """An argparse type: comma-separated layer sizes, such as 256,128."""
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or not all(0 < v <= 100_000 for v in values):
-        raise argparse.ArgumentTypeError("%r is not a list of layer sizes such as 256,128" % text)
-    return values
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -167,9 +153,8 @@ def adopt_run_flags(parser, argv, args, replicas=1):
     changed = []
     for name in names:
         value = tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
-        if getattr(given, name) is _UNSET:
-            if name != "data_dir" or os.path.isdir(value):  # moved away: the check names both
-                setattr(args, name, value)
+        if getattr(given, name) is _UNSET and (name != "data_dir" or os.path.isdir(value)):
+            setattr(args, name, value)  # (a data directory moved away is named below)
         elif not _same(name, getattr(args, name), saved[name]):
             changed.append("--%s %s (was %s)" % (name.replace("_", "-"), getattr(args, name),
                                                  saved[name]))

@@ -27,7 +27,7 @@ _RUN_FILES = re.compile(r"(config\.json|checkpoint|model\.ckpt-.*|events\.out\.t
 
 
 def script_runs(script):
-    """The directory of a script's numbered runs: runs/SCRIPT, e.g. runs/cnn_mnist."""
+    """The directory of a script's numbered runs: runs/cnn_mnist."""
     return os.path.join(RUNS_DIR, os.path.splitext(os.path.basename(script))[0])
 
 
@@ -80,7 +80,7 @@ def find_run_dir(args):
 
 def new_numbered(parent):
     """Creates parent/N, N one more than the highest number there; returns its path."""
-    _make_dirs(parent, "")
+    make_dirs(parent, "")
     number = max([n for n, _ in numbered_runs(parent)], default=0) + 1
     while True:  # another process may take a number at the same moment: mkdir is atomic
         path = os.path.join(parent, str(number))
@@ -93,7 +93,7 @@ def new_numbered(parent):
             raise UsageError("cannot create %s: %s" % (path, e.strerror or e))
 
 
-def _make_dirs(path, flag="--run-dir "):
+def make_dirs(path, flag="--run-dir "):
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError("%s%s is a file, not a directory" % (flag, path))
     try:
@@ -138,7 +138,7 @@ def claim(run_dir, fresh, created=False):
     made here if missing); a new run that saves nothing takes away only a directory made for
     it."""
     created = created or not os.path.isdir(run_dir)
-    _make_dirs(run_dir)
+    make_dirs(run_dir)
     lock = Lock(run_dir)
     lock.created_dir = created
     try:

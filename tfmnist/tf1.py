@@ -1,18 +1,13 @@
-"""TensorFlow's TF1 API, imported the same way by every module of the project:
+"""TensorFlow's TF1 API, imported once, the same way by every module of the project:
 
-    from tf1 import tf      # tensorflow.compat.v1, graph mode
+    from tfmnist.tf1 import tf      # tensorflow.compat.v1, graph mode
 
 TensorFlow reads its environment settings once, while it loads, so they are set here, before
-the one import, rather than by whichever module happens to import TensorFlow first: the
-scripts, classify.py and the tests all run the same CPU kernels, whatever the import order.
-Setting either variable yourself overrides it:
-- TF_CPP_MIN_LOG_LEVEL=2 keeps TensorFlow's C++ log lines at WARNING and above.
-- TF_ENABLE_ONEDNN_OPTS=1 asks for oneDNN's fused CPU kernels, which TensorFlow turns on only
-  for some processors: on a 2-core AMD EPYC they train the CNN 1.5 times faster than Eigen's.
-
-And TF_USE_LEGACY_KERAS, which brings back TF1's layers and RNN cells (tf.layers,
-tf.nn.rnn_cell) on TensorFlow 2.16 and newer: it is set when the tf-keras package is
-installed (see the README's "Bring your TF1 code"), and taken away when it is not, since
+the one import (setting one yourself overrides it): TF_CPP_MIN_LOG_LEVEL=2 keeps its C++ log
+at WARNING and above; TF_ENABLE_ONEDNN_OPTS=1 asks for oneDNN's fused CPU kernels, which it
+turns on only for some processors (on a 2-core AMD EPYC they train the CNN 1.5 times faster);
+TF_USE_LEGACY_KERAS=1 brings TF1's tf.layers and tf.nn.rnn_cell back on TensorFlow 2.16 and
+newer where the tf-keras package is installed, and is taken away where it is not, since
 TensorFlow's import fails with it set and the package missing.
 """
 import importlib.util
@@ -36,12 +31,9 @@ elif os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):  # as Tenso
 
 
 def _import_tensorflow_quietly():
-    """Imports tensorflow.compat.v1 without its start-up notices on the terminal.
-
-    TensorFlow 2.21 prints "oneDNN custom operations are on" twice while it loads, before its
-    logging settings apply, so no setting hides them: stderr goes to a temporary file for the
-    import, and is replayed if the import fails for another reason than Ctrl-C.
-    """
+    """tensorflow.compat.v1, without the "oneDNN custom operations are on" that TensorFlow
+    2.21 prints twice before its log settings apply: stderr goes to a temporary file for the
+    import, and is replayed if the import fails for another reason than Ctrl-C."""
     sys.stderr.flush()
     saved_stderr = os.dup(2)
     with tempfile.TemporaryFile() as captured:
@@ -66,21 +58,16 @@ tf.disable_v2_behavior()
 
 
 def eager_mode():
-    """A context in which TensorFlow runs eagerly, TensorFlow 2's way, though the project
-    runs in graph mode: mlp_mnist.py --eager trains inside it, and graph mode resumes after,
-    so a notebook can run both. (TensorFlow has no public switch for a part of a program.)"""
+    """A context in which TensorFlow runs eagerly, TensorFlow 2's way, then graph mode
+    resumes (mlp_mnist.py --eager): TensorFlow has no public switch for part of a program."""
     from tensorflow.python.eager import context
 
     return context.eager_mode()
 
 
 def error_reason(error):
-    """The line of a TensorFlow error that says what went wrong.
-
-    A session's errors start with "Graph execution error:", the node and where it was
-    defined, and in a cluster the task it came from ("From /job:ps/replica:0/task:0:"); the
-    cause ("Invalid PNG data", "Key conv1/weights not found") comes after them.
-    """
+    """The line of a TensorFlow error that says what went wrong ("Invalid PNG data", "Key
+    conv1/weights not found"), after the node, the stack and the task it came from."""
     message = getattr(error, "message", None) or str(error)
     for line in message.split("Original stack trace for")[0].splitlines():
         line = line.strip()

@@ -1,7 +1,5 @@
-"""The bookkeeping around a script's training loop. The loop says *when* it logs, validates
-and saves; Run says *how* (see softmax_mnist.py's main()). With --no-save it writes nothing:
-no run directory, checkpoints, logs or pictures.
-"""
+"""The bookkeeping around a lesson's training loop: the loop says *when* it logs, validates
+and saves (see softmax_mnist.py's main()); Run says *how*."""
 import math
 import os
 import threading
@@ -15,8 +13,8 @@ from tfmnist.tf1 import error_reason, tf
 class Run:
     """One training run, in a `with` statement: entering it finds (and, to train, locks) the
     run directory and writes config.json; leaving it closes the TensorBoard log and releases
-    the lock, however the run ends. A new run stopped before its first checkpoint takes its
-    files away again.
+    the lock, however the run ends, and takes away a new run that saved no checkpoint. With
+    --no-save it writes nothing.
 
     Args: the parsed flags (flags.py); the session; the Datasets; the evaluator
     (evaluation.Classifier or Reconstruction); the learning rate to log; what a checkpoint
@@ -36,14 +34,12 @@ class Run:
         self._saver = checkpoints.make_saver(self.variables)
         self.restoring = (args.resume or args.eval_only) and self.writes
         self.total_steps = flags.total_steps(args, mnist, self.replicas)
-        self.start_step = 0
+        self.step_images = args.batch_size * self.replicas  # with --sync-replicas, a batch each
+        self.start_step = self.previous_step = 0
         self.run_dir = self.checkpoint_path = self.validation_figure = self._saved_step = None
-        self.progress = Progress(args.batch_size, mnist.train.num_examples, args.log_every,
-                                 self.replicas)
-        # The loop's questions and its record, answered by the progress.
-        self.record, self.log_due = self.progress.record, self.progress.log_due
-        self.epoch_ended, self.losses = self.progress.epoch_ended, self.progress.losses
-        self.validations = []  # {step, metric: value} at each validation
+        self.losses = []  # every step's training loss, for the curves
+        self.lines, self.validations = [], []  # what the progress lines and validations said
+        self.train_seconds, self._first_loss_of_line = 0.0, 0
         self._lock, self.output = None, NO_WRITER  # what it writes besides checkpoints: steps()
 
     def __enter__(self):
@@ -66,7 +62,6 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, traceback):
-        """Ends the run's writing, and releases its directory."""
         if isinstance(exc, KeyboardInterrupt) and self.writes:
             exc.checkpoint = self.checkpoint_path  # for the command's last line
         self.output.close()
@@ -79,8 +74,7 @@ class Run:
 
     def restore(self):
         """Restores the run's last checkpoint: all of it to resume; to evaluate, the
-        variables the evaluator's output is computed from, and the step (not the
-        optimizer's: an eager run saved none)."""
+        variables of the evaluator's output and the step (an eager run saved no optimizer)."""
         variables, saver = self.variables, self._saver
         if self.args.eval_only:
             variables = self.evaluator.variables(self.variables)
@@ -90,7 +84,7 @@ class Run:
 
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
-        self.start_step = int(self.sess.run(self.global_step))
+        self.start_step = self.previous_step = int(self.sess.run(self.global_step))
         if self.args.eval_only:
             self.total_steps = self.start_step
         if self.start_step < self.total_steps:
@@ -100,29 +94,76 @@ class Run:
                                         else self.sess.graph, self.start_step)
             # Resume where the data left off, so the batches match those of an unbroken run.
             self.mnist.train.skip(self.start_step * self.args.batch_size)
-        self.progress.start(self.start_step, self.total_steps, self.run_dir, self.who)
+            batches = ("%d x %d" % (self.replicas, self.args.batch_size) if self.replicas > 1
+                       else self.args.batch_size)
+            print("%straining %d steps of %s (%.1f epochs) from step %d; %s" % (
+                self.who, self.total_steps - self.start_step, batches, self.epoch(
+                    self.total_steps), self.start_step,
+                "checkpoints and logs in %s" % self.run_dir if self.run_dir
+                else "the chief writes the run" if self.who
+                else "nothing is written (--no-save)"), flush=True)
+        self._line_start = time.perf_counter()
         return self._numbered_steps()
 
     def _numbered_steps(self):
         step = self.start_step + 1
         while step <= self.total_steps:
             yield step
-            self.progress.previous_step = step
+            self.previous_step = step
             step = self.next_step(step)
 
     next_step = staticmethod(lambda step: step + 1)  # a cluster's worker: after the global step
 
+    def epoch(self, step):
+        return step * self.step_images / self.mnist.train.num_examples
+
+    def record(self, loss_value):
+        """Keeps a step's loss, for the progress lines and the curves; stops at a NaN."""
+        if math.isnan(loss_value):
+            raise UsageError("the loss became NaN at step %d: lower --learning-rate"
+                             % (self.start_step + len(self.losses) + 1))
+        self.losses.append(float(loss_value))
+
+    def log_due(self, step):
+        """True every --log-every steps, and at the last (in a cluster, the steps another
+        worker trained since this one's last count too)."""
+        every = self.args.log_every
+        return step // every > self.previous_step // every or step >= self.total_steps
+
+    def epoch_ended(self, step):
+        """True when this step finished a pass over the training set, and at the last."""
+        per_epoch = self.mnist.train.num_examples
+        return (step * self.step_images // per_epoch
+                > self.previous_step * self.step_images // per_epoch or step >= self.total_steps)
+
     def log_progress(self, step, batch_accuracy=None):
-        """Prints and logs the mean loss of the steps since the last line, and the speed."""
-        rate = None if self._learning_rate is None else self.sess.run(self._learning_rate)
-        self.output.scalars(self.progress.line(step, batch_accuracy, rate), step)
+        """Prints and logs the mean loss of the steps since the last line, the batch's
+        accuracy, the learning rate and the speed."""
+        seconds = time.perf_counter() - self._line_start
+        self.train_seconds += seconds
+        losses = self.losses[self._first_loss_of_line:]
+        scalars, extra = {"loss": sum(losses) / len(losses)}, ""
+        if batch_accuracy is not None:
+            scalars["accuracy/train_batch"] = batch_accuracy
+            extra += "  batch accuracy %.3f" % batch_accuracy
+        if self._learning_rate is not None:
+            scalars["learning_rate"] = self.sess.run(self._learning_rate)
+            extra += "  lr %.2e" % scalars["learning_rate"]
+        images_per_s = len(losses) * self.args.batch_size / seconds
+        print("step %*d/%d  epoch %5.2f  loss %.4f%s  %6.0f images/s" % (
+            len(str(self.total_steps)), step, self.total_steps, self.epoch(step),
+            scalars["loss"], extra, images_per_s), flush=True)
+        self.lines.append({"step": step, "loss": scalars["loss"], "images_per_s": images_per_s})
+        self.output.scalars(scalars, step)
+        self._first_loss_of_line = len(self.losses)
+        self._line_start = time.perf_counter()
 
     def validate(self, step):
         """Evaluates the validation set (if there is one), prints and logs the figure."""
         if self.mnist.validation.num_examples and self.writes:
             pause = time.perf_counter()
             self.validation_figure, _ = self.evaluator.evaluate(self.sess, self.mnist.validation)
-            self.progress.paused(pause)
+            self._line_start += time.perf_counter() - pause  # not training time
             metric = self.evaluator.metric
             print("validation %s %.4f" % (metric, self.validation_figure), flush=True)
             self.validations.append({"step": step, metric: self.validation_figure})
@@ -136,12 +177,18 @@ class Run:
             self.checkpoint_path = checkpoints.save(self.sess, self._saver, self.run_dir, step,
                                                     self.checkpoint_path is not None)
             self._saved_step = step
-            self.progress.paused(pause)
+            self._line_start += time.perf_counter() - pause  # not training time
+
+    def speed(self):
+        """(steps trained, their seconds, images a second)."""
+        trained, seconds = len(self.losses), self.train_seconds
+        return trained, seconds, (trained * self.args.batch_size / max(seconds, 1e-9)
+                                  if trained else None)
 
     def finish(self, global_step=None, **more_figures):
         """Evaluates the test set; prints the figures, writes them to metrics.json with a
         picture of the training curves (and --export's SavedModel), and returns them."""
-        trained, seconds, images_per_s = self.progress.speed()
+        trained, seconds, images_per_s = self.speed()
         if not self.who:  # a cluster's worker says what it trained itself
             print("trained %d steps in %.1f s (%.0f images/s); checkpoint %s"
                   % (trained, seconds, images_per_s, self.checkpoint_path) if trained
@@ -153,7 +200,7 @@ class Run:
         figures = dict({"test_" + tag: test_figure, "validation_" + tag: self.validation_figure,
                         "global_step": global_step, "train_seconds": seconds,
                         "train_images_per_s": images_per_s, "checkpoint": self.checkpoint_path,
-                        "run_dir": self.run_dir, "progress": self.progress.lines,
+                        "run_dir": self.run_dir, "progress": self.lines,
                         "validations": self.validations}, **more_figures)
         self.output.results(figures, self.evaluator.pictures(self.mnist.test, test_outputs),
                             self.losses, metric, "%s, run %s: steps %d to %d" % (
@@ -164,8 +211,8 @@ class Run:
             from tfmnist import export  # serving code, loaded only to export
 
             export.export_run(self.args.script, self.run_dir, self.args.export)
-        return dict(figures, losses=self.losses, **{"test_" + self.evaluator.outputs:
-                                                    test_outputs})
+        return dict(figures, losses=self.losses,
+                    **{"test_" + self.evaluator.outputs: test_outputs})
 
     def add_picture(self, name, png):
         """Writes a picture as NAME.png in the run directory and adds it to TensorBoard.
@@ -173,96 +220,12 @@ class Run:
         self.output.picture(name, png, self.start_step + len(self.losses))
 
 
-class Progress:
-    """A run's schedule and record: when to log and validate, each step's loss, the progress
-    lines, and the training time (evaluation and saving left out)."""
-
-    def __init__(self, batch_size, examples_per_epoch, log_every, replicas=1):
-        self.batch_size, self.examples_per_epoch = batch_size, examples_per_epoch
-        self.log_every = log_every
-        # A step's images: a batch, or with --sync-replicas one batch from each worker.
-        self.step_images = batch_size * replicas
-        self.batch_text = "%d x %d" % (replicas, batch_size) if replicas > 1 else str(batch_size)
-        self.losses = []  # every step's training loss, for plotting
-        self.lines = []  # {step, loss, images_per_s} at each progress line
-        self.train_seconds = 0.0
-        self.first_step = self.total_steps = self.previous_step = 0
-
-    def start(self, step, total_steps, run_dir=None, who=""):
-        """Starts the clock, from the step after `step` to `total_steps`, with a line that
-        says where the checkpoints and logs go (run_dir); who: the cluster task, "worker 1: "."""
-        self.first_step = self.previous_step = step
-        self._interval_first_loss = 0  # the first of the losses the next line sums up
-        self.total_steps = total_steps
-        if step < total_steps:
-            print("%straining %d steps of %s (%.1f epochs) from step %d; %s"
-                  % (who, total_steps - step, self.batch_text,
-                     total_steps * self.step_images / self.examples_per_epoch, step,
-                     "checkpoints and logs in %s" % run_dir if run_dir
-                     else "nothing is written (--no-save)" if not who
-                     else "the chief writes the run"), flush=True)
-        self._interval_start = time.perf_counter()
-
-    def record(self, loss_value):
-        """Keeps a step's loss, for the progress lines and the curves; stops at a NaN."""
-        if math.isnan(loss_value):
-            raise UsageError("the loss became NaN at step %d: lower --learning-rate"
-                             % (self.first_step + len(self.losses) + 1))
-        self.losses.append(float(loss_value))
-
-    def log_due(self, step):
-        """True every --log-every steps, and at the last (in a cluster, the steps another
-        worker trained since this one's last count too)."""
-        return (step // self.log_every > self.previous_step // self.log_every
-                or step >= self.total_steps)
-
-    def epoch_ended(self, step):
-        """True when this step finished a pass over the training set, and at the last."""
-        per_epoch, step_images = self.examples_per_epoch, self.step_images
-        return (step * step_images // per_epoch > self.previous_step * step_images // per_epoch
-                or step >= self.total_steps)
-
-    def line(self, step, batch_accuracy=None, learning_rate=None):
-        """Prints the line of `step`: the mean loss since the last line, the batch's
-        accuracy, the learning rate, the speed; returns them as TensorBoard's scalars."""
-        seconds = time.perf_counter() - self._interval_start
-        self.train_seconds += seconds
-        interval = self.losses[self._interval_first_loss:]
-        scalars = {"loss": sum(interval) / len(interval)}
-        extra = ""
-        if batch_accuracy is not None:
-            scalars["accuracy/train_batch"] = batch_accuracy
-            extra += "  batch accuracy %.3f" % batch_accuracy
-        if learning_rate is not None:
-            scalars["learning_rate"] = learning_rate
-            extra += "  lr %.2e" % learning_rate
-        images_per_s = len(interval) * self.batch_size / seconds
-        print("step %*d/%d  epoch %5.2f  loss %.4f%s  %6.0f images/s" % (
-            len(str(self.total_steps)), step, self.total_steps,
-            step * self.step_images / self.examples_per_epoch, scalars["loss"], extra,
-            images_per_s), flush=True)
-        self.lines.append({"step": step, "loss": scalars["loss"], "images_per_s": images_per_s})
-        self._interval_first_loss = len(self.losses)
-        self._interval_start = time.perf_counter()
-        return scalars
-
-    def speed(self):
-        """(steps trained, their seconds, images a second)."""
-        trained, seconds = len(self.losses), self.train_seconds
-        return trained, seconds, (trained * self.batch_size / max(seconds, 1e-9)
-                                  if trained else None)
-
-    def paused(self, since):
-        """Leaves the time from `since` (a perf_counter reading) to now out of training."""
-        self._interval_start += time.perf_counter() - since
-
-
 class RunWriter:
-    """What a training run writes besides its checkpoints: TensorBoard's events (scalars and
-    images, flushed as they come), its pictures and metrics.json. A full disk is a UsageError
-    at the flush, not a traceback from TensorBoard's writing thread (which a run quiets while
-    it writes). graph: the graph to show (None as a run resumes); start_step: a resumed run's
-    first step, after which TensorBoard drops what an interrupted run logged."""
+    """What a training run writes besides its checkpoints: TensorBoard's events, flushed as
+    they come, its pictures and metrics.json. A full disk is a UsageError at the flush, not
+    a traceback from TensorBoard's writing thread (which a run quiets while it writes).
+    graph: the graph to show (None as a run resumes); start_step: a resumed run's first
+    step, after which TensorBoard drops what an interrupted run logged."""
 
     def __init__(self, run_dir, graph, start_step):
         self.run_dir = run_dir

@@ -151,7 +151,7 @@ def classify_png(count, run_dir=None):
     on black as in MNIST and inverted, then read by classify.py's classify() as one digit
     each."""
     import classify
-    from tfmnist import image_files
+    from tfmnist.photos import image_files
 
     images, labels = test_digits(count)
     run_dir, on_arrays = cnn_on_arrays(images, run_dir)
@@ -212,8 +212,9 @@ def photo_accuracy(count, run_dir=None, split="test"):
     never trained on, read through classify.py's preparation, beside the same digits as
     arrays."""
     import photos
-    from tfmnist import classifiers, image_files
-    from tfmnist.digits import prepare
+    from tfmnist import classifiers
+    from tfmnist.photos import image_files
+    from tfmnist.photos.digits import prepare
 
     digits = getattr(input_data.read_data_sets(download=False), split)
     chosen = np.random.default_rng(0).choice(digits.num_examples, count, replace=False)
@@ -258,8 +259,8 @@ def numbers_read(kind, rendered, labels, predictor, quiet=False):
     in order; prints the share read (unless quiet) and returns which digits were read right.
     A digit is right when its photo splits into as many digits as it shows, and its own
     reads right: in place."""
-    from tfmnist import image_files
-    from tfmnist.digits import prepare
+    from tfmnist.photos import image_files
+    from tfmnist.photos.digits import prepare
 
     numbers, start = [], 0  # (first digit's index, digits shown, the 28x28s read)
     for jpeg, shown in rendered:
@@ -294,8 +295,8 @@ def large_photo_seconds():
 
     from PIL import Image, ImageDraw
 
-    from tfmnist import image_files
-    from tfmnist.digits import to_mnist
+    from tfmnist.photos import image_files
+    from tfmnist.photos.digits import to_mnist
 
     photo = Image.new("L", (4000, 3000), 230)
     ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=60)

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 import strokes
-from tfmnist import morphology
+from tfmnist.photos import morphology
 
 
 def _paper(size, rng, tint=(235, 235, 230), light=True, width=None):

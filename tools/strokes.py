@@ -9,7 +9,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tfmnist.morphology import NEIGHBOURS, skeleton
+from tfmnist.photos.morphology import NEIGHBOURS, skeleton
 
 CANVAS_SIZE = 280  # the page's canvas
 PEN_WIDTH = 20  # the page's pen (tfmnist/draw.html's PEN_WIDTH)

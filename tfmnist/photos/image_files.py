@@ -131,13 +131,6 @@ def encode_png(image):
     return buffer.getvalue()
 
 
-def png_shape(png):
-    """(height, width, channels) of a PNG file's bytes, from its header; channels is 1
-    (grey), 2 (grey and alpha), 3 (RGB) or 4 (RGBA)."""
-    image = Image.open(io.BytesIO(png))
-    return image.size[1], image.size[0], len(image.getbands())
-
-
 def save_png(image, path):
     """Writes a grey image [height, width] in [0, 1] as an 8-bit PNG, atomically."""
     try:

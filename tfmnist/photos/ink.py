@@ -9,9 +9,9 @@ docs/photos.md for why each step is there.
 import numpy as np
 from scipy import fft
 
-from tfmnist.image_files import ImageError, resize
-from tfmnist.morphology import box_blur, grey_opening, max_filter, skeleton
-from tfmnist.number_splitting import marks_box, pieces
+from tfmnist.photos.image_files import ImageError, resize
+from tfmnist.photos.morphology import box_blur, grey_opening, max_filter, skeleton
+from tfmnist.photos.number_splitting import marks_box, pieces
 
 WORK_SIZE = 256  # larger images are shrunk to this longer side first: plenty for one digit,
 WORK_SHORT_SIDE = 96  # but a wide one (a row of digits) keeps this much on its shorter side

@@ -5,9 +5,9 @@ import collections
 
 import numpy as np
 
-from tfmnist.image_files import resize
-from tfmnist.ink import ink_strokes, normalise_stroke_width
-from tfmnist.number_splitting import joined_marks, marks_box, split_digits
+from tfmnist.photos.image_files import resize
+from tfmnist.photos.ink import ink_strokes, normalise_stroke_width
+from tfmnist.photos.number_splitting import joined_marks, marks_box, split_digits
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
