@@ -9,7 +9,7 @@ strokes far thinner than MNIST's thickened, cropped to the ink, scaled to fit 20
 placed in 28x28 by its centre of mass. A number written in a row is split into its digits,
 each prepared on its own. --save-input DIR writes what the model saw: each digit's 28x28
 image, and the ink map they were cut from. PNG, JPEG, GIF, BMP,
-TIFF or WebP, read by Pillow (see tfmnist/image_files.py). How each step works, and why:
+TIFF or WebP, read by Pillow (see tfmnist/photos/image_files.py). How each step works, and why:
 docs/photos.md.
 """
 import argparse
@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from tfmnist import classifiers, lessons
+from tfmnist import classifiers, flags, lessons
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import prepare
 from tfmnist.photos.image_files import ImageError, read_image, save_png
@@ -31,8 +31,8 @@ MAX_DIGITS = 12  # more separate marks than this is no written number
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="classify.py", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog="classify.py", description=flags.description(__doc__),
+        formatter_class=flags.HelpFormatter)
     parser.add_argument("images", nargs="+", help="image files: PNG, JPEG, GIF, BMP, ...")
     parser.add_argument("--model", choices=lessons.CLASSIFIERS, default="cnn",
                         help="which script's model to ask")

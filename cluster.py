@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 
+from tfmnist import flags
 from tfmnist.command_line import interrupt
 from tfmnist.lessons import LESSONS
 
@@ -106,8 +107,8 @@ def status_text(returncode):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="cluster.py", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="cluster.py", description=flags.description(__doc__),
+        formatter_class=flags.HelpFormatter,
         usage="python cluster.py MODEL [--ps N] [--workers N] [-- FLAGS FOR EVERY TASK]")
     parser.add_argument("model", choices=sorted(LESSONS),
                         help="the lesson's model, as distributed_mnist.py --model")

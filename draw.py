@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from tfmnist import classifiers, lessons, rundirs
+from tfmnist import classifiers, flags, lessons, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import to_mnist
@@ -259,8 +259,8 @@ def serve(host, port, models, missing, quiet=False):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="draw.py", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(prog="draw.py", description=flags.description(__doc__),
+                                     formatter_class=flags.HelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (0.0.0.0: every network interface)")
     parser.add_argument("--port", type=int, default=8000, help="the port to listen on")

@@ -92,8 +92,8 @@ def cost_surface(case, x_data, y_data, a_range, b_range, size=120):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="gradient_descent_demo.py",
-                                     description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     description=flags.description(__doc__),
+                                     formatter_class=flags.HelpFormatter)
     parser.add_argument("--case", choices=CASES, default="line",
                         help="which lesson: a line fit, a local minimum, a rate too large")
     parser.add_argument("--learning-rate", type=flags.positive_float, default=None,

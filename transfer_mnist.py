@@ -85,8 +85,8 @@ def train(data, test, steps, args, frozen_from=None, num_classes=len(TARGET_CLAS
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="transfer_mnist.py",
-                                     description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     description=flags.description(__doc__),
+                                     formatter_class=flags.HelpFormatter)
     parser.add_argument("--labels", type=label_counts, default=[100, 1000, None],
                         help="labelled target examples to learn from, each a run")
     parser.add_argument("--source-steps", type=flags.positive_int, default=1000,

@@ -63,8 +63,8 @@ def rows_list(text):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="variable_scope_demo.py",
-                                     description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     description=flags.description(__doc__),
+                                     formatter_class=flags.HelpFormatter)
     parser.add_argument("--rows", type=rows_list, default=[7, 14, 21, 28],
                         help="how many first rows each reader sees")
     parser.add_argument("--steps", type=flags.positive_int, default=600,

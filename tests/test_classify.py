@@ -327,7 +327,7 @@ def test_a_1_pixel_and_a_12_pixel_pen_give_the_same_stroke_width(tmp_path):
 def pencil_seven_in_shadow(tmp_path, edge, grain=0.0):
     """A pencil 7 on 80x80 paper whose columns right of `edge` lie in a deep shadow, its
     edge soft as a shadow's is (a change of light as sharp as a pen's line could be a line:
-    see tfmnist/ink.py's reflectance). Returns what classify made of it, and the 7's reference."""
+    see tfmnist/photos/ink.py's reflectance). Returns what classify made of it, and the 7's reference."""
     ink_map = on_canvas(seven(), shape=(80, 80), at=(30, 33))
     columns = np.arange(80)
     paper = np.full((80, 80), 235.0) * (1 - 0.55 / (1 + np.exp(-(columns - edge) / 3.0)))

@@ -426,7 +426,7 @@ NUMPY_MODULES = ("numpy", "numpy.fft", "numpy.random", "numpy.lib", "numpy.lib.s
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--wheels", metavar="DIR",
                         help="a directory holding the two wheels (default: download them)")
     parser.add_argument("--output", default=MANIFEST, help="where to write the manifest")

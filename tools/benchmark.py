@@ -446,7 +446,7 @@ def profile(model, batch_size, chains, steps=30, traced_steps=5):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="benchmark.py", description=flags.description(__doc__))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def python_with_torch(path):
