@@ -39,7 +39,8 @@ layer_count = flags.number(int, lambda v: 1 <= v <= MAX_DEPTH,
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="batch_norm_demo.py", description=flags.description(__doc__),
+    parser = argparse.ArgumentParser(prog="batch_norm_demo.py",
+                                     description=flags.description(__doc__),
                                      formatter_class=flags.HelpFormatter)
     parser.add_argument("--depth", type=layer_count, default=7,
                         help="hidden layers (1 to %d)" % MAX_DEPTH)

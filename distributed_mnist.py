@@ -89,7 +89,9 @@ def main(argv=None):
         with tf.device(tf.train.replica_device_setter(
                 worker_device="/job:worker/task:%d" % task.index, cluster=task.cluster)):
             m = lessons.lesson(args.model).model(args, total_steps, wrap_optimizer)
-        batch_accuracy_op = tf.no_op() if m.accuracy is None else m.accuracy  # None: none
+            batch_accuracy_op = tf.no_op() if m.accuracy is None else m.accuracy  # None: none
+            with tf.control_dependencies([m.train_step]):  # the global step, after the step
+                global_step_after = tf.train.get_global_step().read_value()
         init_op = tf.global_variables_initializer()
         local_init_op = ready_for_local_init_op = None
         if args.sync_replicas:
@@ -119,11 +121,12 @@ def main(argv=None):
                         sess, coord=run.coordinator, daemon=True, start=True)
                 for step in run.steps(sess):  # the global step's, from the restored one
                     batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
-                    # (sess.run, called again on TensorFlow's rare "received twice".)
-                    _, loss_value, batch_accuracy = distributed.run_again_if_refused(
-                        sess.run, [m.train_step, m.loss, batch_accuracy_op],
+                    # The global step, fetched with the train step; sess.run called again on
+                    # TensorFlow's rare "received twice".
+                    _, loss_value, batch_accuracy, global_step = distributed.run_again_if_refused(
+                        sess.run, [m.train_step, m.loss, batch_accuracy_op, global_step_after],
                         feed_dict=m.feed(batch_xs, batch_ys, step))
-                    run.record(loss_value)
+                    run.record(loss_value, global_step)  # the next step: after global_step
                     if run.log_due(step):  # every --log-every steps, and the last
                         run.log_progress(step, batch_accuracy)
                     if run.epoch_ended(step):  # the chief validates and saves; the others not

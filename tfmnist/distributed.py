@@ -397,6 +397,7 @@ class WorkerRun(training.Run):
         super().__init__(args, None, mnist, evaluator, learning_rate)
         self._done = done_ops(task)
         self._workers_seen, self._next_check = set(), 0.0  # for _check_workers()
+        self._global_step_seen = 0
 
     def __exit__(self, exc_type, exc, traceback):
         explained = None  # which task failed, in one line (before the sync queue stops)
@@ -417,9 +418,16 @@ class WorkerRun(training.Run):
         self.sess = sess
         return super().steps()
 
+    def record(self, loss_value, global_step):
+        """Keeps a step's loss, and the global step fetched with it (see next_step)."""
+        self._global_step_seen = int(global_step)
+        super().record(loss_value)
+
     def next_step(self, step):
-        """The step after the global step, whichever worker trained those in between."""
-        step = int(self._run(self.global_step)) + 1
+        """The step after the global step fetched with the last train step (read after it),
+        whichever worker trained those in between. (With --sync-replicas the chief applies
+        the step a moment later: the worker trains again until the global step shows it.)"""
+        step = self._global_step_seen + 1
         if step <= self.total_steps:  # (the others may end once the last step is done)
             self._check_workers()
         return step
