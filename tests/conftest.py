@@ -50,8 +50,8 @@ def write_idx_dir(directory, train_count=TINY_TRAIN, test_count=TINY_TEST, compr
     for name, array in arrays.items():
         data = idx_bytes(array)
         if compress:
-            with open(os.path.join(directory, name + ".gz"), "wb") as f:
-                f.write(gzip.compress(data, mtime=0))
+            with gzip.GzipFile(os.path.join(directory, name + ".gz"), "wb", mtime=0) as f:
+                f.write(data)  # (gzip.compress takes mtime from Python 3.8 on)
         else:
             with open(os.path.join(directory, name), "wb") as f:
                 f.write(data)

@@ -6,10 +6,7 @@ import os
 import re
 import textwrap
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO_DIR
 import cnn_mnist
@@ -19,6 +16,7 @@ SCRIPTS = ("softmax_mnist", "mlp_mnist", "cnn_mnist", "rnn_mnist")
 
 @pytest.mark.slow  # a Jupyter kernel, a process of its own
 def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_dir, tmp_path):
+    nbformat, NotebookClient, CellExecutionError = jupyter()
     flags = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
              "--steps", "3", "--log-every", "1000"]
     # The runs go where they go by default, runs/SCRIPT/N, with runs/ in the temporary directory.
@@ -61,6 +59,16 @@ def test_each_script_runs_twice_in_one_kernel_and_percent_run_works(shared_tiny_
     assert re.search(r"^test accuracy: [01]\.\d{4}$", outputs[6], re.M)
 
 
+def jupyter():
+    """(nbformat, NotebookClient, CellExecutionError): requirements-test.txt installs them
+    (requirements-tf115.txt, for TensorFlow 1.15, does not)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from nbclient.exceptions import CellExecutionError
+
+    return nbformat, nbclient.NotebookClient, CellExecutionError
+
+
 def readme_python_blocks(section):
     """The ```python blocks of a README section (## TITLE), in order."""
     with open(os.path.join(REPO_DIR, "README.md")) as f:
@@ -88,6 +96,7 @@ def test_the_readme_shows_cnn_mnists_own_loop():
 
 @pytest.mark.slow  # a Jupyter kernel, a process of its own
 def test_the_readme_notebook_blocks_run_as_written(tmp_path):
+    nbformat, NotebookClient, CellExecutionError = jupyter()
     blocks = readme_python_blocks("In a notebook")
     assert len(blocks) == 3
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(block)
