@@ -166,7 +166,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             body = self.rfile.read(length)
-        except TimeoutError:
+        except socket.timeout:  # TimeoutError from Python 3.10 on; its alias
             self.close_connection = True
             self.reply_json(408, {"error": "the request's body stalled for %d s"
                                            % READ_TIMEOUT_S})

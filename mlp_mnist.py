@@ -139,12 +139,13 @@ def learning_rate_of(args, global_step, total_steps):
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: placeholders, the network, its loss and optimizer, and
     evaluation. Returns a Model; feed(batch_xs, batch_ys, step) is a step's feed_dict."""
+    # The variables first, as initial_values() makes them for --eager: TensorFlow 1.15
+    # draws a seeded variable's values from the number of ops made before it.
+    layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
     x = tf.placeholder(tf.float32, [None, IMAGE_PIXELS], name="x")
     y_ = tf.placeholder(tf.int64, [None], name="y_")
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
     is_training = tf.placeholder_with_default(False, [], name="is_training")
-
-    layers = parameters(args.hidden, args.init_stddev, args.batch_norm)
     logits, _ = forward(layers, x, keep_prob, is_training, args.activation)
     loss_op = loss(logits, y_, args.loss)
     global_step = tf.train.get_or_create_global_step()

@@ -307,7 +307,7 @@ def write_digits(directory, train_labels, test_labels):
                        else input_data.TEST_IMAGES)
         for file_name, array in ((images_name, images), (name, np.array(labels))):
             with open(os.path.join(directory, file_name + ".gz"), "wb") as f:
-                f.write(gzip.compress(idx_bytes(array), mtime=0))
+                f.write(gzip.compress(idx_bytes(array)))
     return str(directory)
 
 

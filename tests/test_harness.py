@@ -133,6 +133,7 @@ def test_importing_the_harness_changes_nothing_process_wide():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.skipif(sys.version_info < (3, 8), reason="threading.excepthook is Python 3.8's")
 def test_a_run_quiets_the_log_writer_thread_only_while_it_runs(shared_tiny_dir, tmp_path,
                                                                 monkeypatch):
     hook = threading.excepthook

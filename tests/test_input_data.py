@@ -131,7 +131,7 @@ def _rewrite_gz(path, edit):
     with gzip.open(path) as f:
         data = f.read()
     with open(path, "wb") as f:
-        f.write(gzip.compress(edit(data), mtime=0))
+        f.write(gzip.compress(edit(data)))
 
 
 def _set_label(data):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 import input_data
-from tfmnist.tf1 import LEGACY_KERAS, tf
+from tfmnist.tf1 import TF1_LAYERS, tf
 
 PORTING_FILE = os.path.join(REPO_DIR, "docs", "porting.md")
 CODE = re.compile(r"`([^`]+)`")
@@ -278,7 +278,7 @@ def _(now):
 @pytest.mark.parametrize("then", sorted(CHECKS))
 def test_the_replacement_does_what_the_old_code_did(then, tmp_path, monkeypatch):
     check, legacy = CHECKS[then]
-    if legacy and not LEGACY_KERAS:
+    if legacy and not TF1_LAYERS:
         pytest.skip("needs tf-keras: pip install --no-deps -r requirements-legacy.txt")
     monkeypatch.chdir(tmp_path)
     with tf.Graph().as_default():
