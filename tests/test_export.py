@@ -16,7 +16,7 @@ import draw
 import input_data
 import mlp_mnist
 import softmax_mnist
-from tfmnist import classifiers
+from tfmnist import classifiers, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.classifiers import Predictor
 
@@ -139,7 +139,8 @@ def foreign_saved_model(path, signature="serving_default", input_name="images",
     ("no variables", "cannot load the SavedModel in"),
 ])
 def test_a_saved_model_that_is_not_ours_is_refused_in_one_line(shared_tiny_dir, tmp_path,
-                                                                capsys, kind, words):
+                                                                capsys, monkeypatch, kind, words):
+    monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))  # not the user's runs
     bad = foreign_saved_model(tmp_path / "foreign", **(kind if isinstance(kind, dict) else {}))
     if kind == "no variables":
         shutil.rmtree(os.path.join(bad, "variables"))

@@ -32,7 +32,7 @@ import pytest
 from conftest import REPO_DIR
 from tfmnist.tf1 import tf
 
-if tf.__version__.startswith("1."):
+if tf.version.VERSION.startswith("1."):
     pytest.skip("the static check of TensorFlow 1.15's API runs under TensorFlow 2.x; under "
                 "1.15 itself, the other tests run the code", allow_module_level=True)
 

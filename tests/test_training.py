@@ -429,7 +429,7 @@ def test_every_module_imports_tensorflow_through_tf1():
     importers = [os.path.basename(path) for path in files
                  if re.search(r"^\s*(import tensorflow|from tensorflow)", open(path).read(), re.M)]
     assert importers == ["tf1.py"]
-    if tf.__version__.startswith("1."):
+    if tf.version.VERSION.startswith("1."):
         return  # TensorFlow 1.15 has no oneDNN switch: its wheel is built without it
     util_port = importlib.import_module("tensorflow.python.util._pywrap_util_port")
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1" and util_port.IsMklEnabled()

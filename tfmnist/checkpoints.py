@@ -18,6 +18,38 @@ KEEP = 3  # checkpoints kept in a run directory: the newest ones
 PREFIX = "model.ckpt"
 
 
+class RunCheckpoints:
+    """A run's checkpoints: its variables (default: the graph's) and step counter (default:
+    the global step), saved whole and restored."""
+
+    def __init__(self, variables=None, global_step=None):
+        self.global_step = (tf.train.get_or_create_global_step() if global_step is None
+                            else global_step)
+        self.variables = tf.global_variables() if variables is None else variables
+        self._saver = make_saver(self.variables)
+
+    def step(self, sess):
+        return int(sess.run(self.global_step))
+
+    def restore(self, sess, run_dir, evaluator=None):
+        """Restores run_dir's last checkpoint; returns its path. All of it to resume; with
+        the evaluator (to evaluate), the variables of its output and the step: not the
+        optimizer's (an eager run saved none)."""
+        variables, saver = self.variables, self._saver
+        if evaluator is not None:
+            variables = evaluator.variables(self.variables)
+            variables += [self.global_step] * (self.global_step not in variables)
+            saver = make_saver(variables)
+        return restore(sess, saver, run_dir, variables)
+
+    def save(self, sess, run_dir, step, had_one):
+        """Writes the checkpoint of `step` (see save()); had_one: one is there already."""
+        return save(sess, self._saver, run_dir, step, had_one)
+
+    def check_free_space(self, run_dir):
+        check_free_space(run_dir, self.variables)
+
+
 def make_saver(variables=None):
     """A Saver of `variables` (default: all of the graph's) that keeps the newest KEEP. No
     .meta files: the scripts rebuild their graphs from code. Relative paths in the index, so

@@ -471,10 +471,10 @@ class WorkerRun(training.Run):
         return figures
 
     def _finish(self):
-        trained, seconds, images_per_s = self.speed()
+        trained, seconds, images_per_s = self.progress.speed()
         print("%s trained %d steps in %.1f s (%.0f images/s)" % (
             self.task.name, trained, seconds, images_per_s or 0), flush=True)
-        global_step = int(self._run(self.global_step))
+        global_step = int(self._run(self.checkpoints.global_step))
         if not self.writes:
             return {"global_step": global_step, "train_seconds": seconds,
                     "train_images_per_s": images_per_s, "losses": self.losses}

@@ -78,6 +78,20 @@ def find_run_dir(args):
     return found, False
 
 
+def open_run(args, config):
+    """(the run directory the flags ask for, its Lock): found or made, locked to train in
+    (not to evaluate: no lock), with config written as config.json for a new run."""
+    run_dir, created = find_run_dir(args)
+    lock = None if args.eval_only else claim(run_dir, fresh=not args.resume, created=created)
+    if not (args.resume or args.eval_only):
+        try:
+            write_json(run_dir, CONFIG_FILE, config)
+        except BaseException:
+            remove_unsaved_run(run_dir, lock)
+            raise
+    return run_dir, lock
+
+
 def new_numbered(parent):
     """Creates parent/N, N one more than the highest number there; returns its path."""
     make_dirs(parent, "")
@@ -154,6 +168,13 @@ def claim(run_dir, fresh, created=False):
         lock.close()
         raise
     return lock
+
+
+def close_run(run_dir, lock, keep):
+    """Releases a run directory's lock; a run with nothing to keep is taken away first."""
+    if not keep:
+        remove_unsaved_run(run_dir, lock)
+    lock.close()
 
 
 def remove_unsaved_run(run_dir, lock, everything=False):

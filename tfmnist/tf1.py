@@ -56,7 +56,7 @@ tf = _import_tensorflow_quietly()
 tf.get_logger().setLevel("ERROR")  # TF1 symbols warn of their deprecation at every use
 tf.disable_v2_behavior()
 # TF1's tf.layers and tf.nn.rnn_cell are there: TensorFlow 1.x's own, or tf-keras's.
-TF1_LAYERS = LEGACY_KERAS or tf.__version__.startswith("1.")
+TF1_LAYERS = LEGACY_KERAS or tf.version.VERSION.startswith("1.")
 
 
 def eager_mode():
