@@ -19,6 +19,11 @@ import softmax_mnist
 from tfmnist import classifiers
 
 TF115_PYTHON = os.path.join(REPO_DIR, ".venv-tf115", "bin", "python")
+# This process's environment, less what TensorFlow 2.21's import put in it: TF2_BEHAVIOR=1
+# would turn TensorFlow 1.15's eager execution on in its children.
+ENVIRONMENT = {name: value for name, value in os.environ.items()
+               if name not in ("TF2_BEHAVIOR", "TF_USE_LEGACY_KERAS", "TPU_ML_PLATFORM",
+                               "TPU_ML_PLATFORM_VERSION", "ENABLE_RUNTIME_UPTIME_TELEMETRY")}
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not os.path.exists(TF115_PYTHON), reason="no .venv-tf115: see the README's TensorFlow 1.15")]
 
@@ -26,57 +31,65 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
 def on_tf115(script, *argv):
     """Runs SCRIPT.py under TensorFlow 1.15; returns its stdout (asserting it succeeded)."""
     result = subprocess.run([TF115_PYTHON, os.path.join(REPO_DIR, script), *argv],
-                            capture_output=True, text=True, timeout=300, cwd=REPO_DIR)
+                            capture_output=True, text=True, timeout=300, cwd=REPO_DIR,
+                            env=ENVIRONMENT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     return result.stdout
+
+
+def back_to_epoch_one(run_dir):
+    """Points the run's checkpoint index at its first epoch's checkpoint (step 10), as a
+    run stopped after it leaves it, for --resume to continue."""
+    (run_dir / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
+                                        'all_model_checkpoint_paths: "model.ckpt-10"\n')
 
 
 def test_a_run_and_a_saved_model_cross_versions_both_ways(shared_tiny_dir, tmp_path):
     test = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test
     png = tmp_path / "digit.png"  # MNIST's first test digit, a 7
     Image.fromarray(input_data.load_data()[1][0][0]).save(png)
+    two_epochs = ["--epochs", "2"]  # of 500 images in steps of 50: a checkpoint at 10 and 20
 
-    # Trained on 1.15: evaluated, resumed and served here.
+    # Trained on 1.15: evaluated, served and resumed here.
     old = tmp_path / "trained_on_1.15"
-    on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, old, "--steps", "5"))
+    on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, old, *two_epochs))
     trained = json.loads((old / "metrics.json").read_text())
     evaluated = softmax_mnist.main(tiny_flags(shared_tiny_dir, old, "--eval-only"))
-    assert evaluated["global_step"] == 5
+    assert evaluated["global_step"] == 20
     assert evaluated["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-9)
     predictor = classifiers.load("softmax", str(old))
     assert predictor.probabilities(test.images).shape == (len(test.images), 10)
     predictor.close()
-    resumed = softmax_mnist.main(tiny_flags(shared_tiny_dir, old, "--steps", "8", "--resume"))
-    assert resumed["global_step"] == 8 and len(resumed["losses"]) == 3
-
-    # Trained here: evaluated, resumed and served on 1.15.
-    new = tmp_path / "trained_here"
-    here = softmax_mnist.main(tiny_flags(shared_tiny_dir, new, "--steps", "5"))
-    out = on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, new, "--eval-only"))
-    assert "test accuracy: %.4f" % here["test_accuracy"] in out
-    out = on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, new, "--steps", "8",
-                                                   "--resume"))
-    assert "training 3 steps of 50" in out
-    assert str(png) in on_tf115("classify.py", str(png), "--model", "softmax", "--run-dir",
-                                str(new))
-
-    # SavedModels: exported under one, served under the other.
-    exported_here = tmp_path / "exported_here"
-    softmax_mnist.main(tiny_flags(shared_tiny_dir, new, "--eval-only", "--export",
-                                  str(exported_here)))
-    line = on_tf115("classify.py", str(png), "--model", "softmax", "--run-dir",
-                    str(exported_here)).strip()
     exported_on_115 = tmp_path / "exported_on_1.15"
     on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, old, "--eval-only", "--export",
                                              str(exported_on_115)))
-    served = classifiers.load("softmax", str(exported_on_115))
-    checkpoint = classifiers.load("softmax", str(old))
+    served, checkpoint = (classifiers.load("softmax", str(exported_on_115)),
+                          classifiers.load("softmax", str(old)))
     np.testing.assert_allclose(served.probabilities(test.images),
                                checkpoint.probabilities(test.images), rtol=1e-5, atol=1e-6)
     served.close()
     checkpoint.close()
-    assert line.startswith(str(png) + ": ")
+    back_to_epoch_one(old)
+    resumed = softmax_mnist.main(tiny_flags(shared_tiny_dir, old, *two_epochs, "--resume"))
+    assert resumed["global_step"] == 20 and len(resumed["losses"]) == 10
+
+    # Trained here: evaluated, served and resumed on 1.15.
+    new = tmp_path / "trained_here"
+    here = softmax_mnist.main(tiny_flags(shared_tiny_dir, new, *two_epochs))
+    out = on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, new, "--eval-only"))
+    assert "test accuracy: %.4f" % here["test_accuracy"] in out
+    assert on_tf115("classify.py", str(png), "--model", "softmax", "--run-dir",
+                    str(new)).startswith(str(png) + ": ")
+    exported_here = tmp_path / "exported_here"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, new, "--eval-only", "--export",
+                                  str(exported_here)))
+    assert on_tf115("classify.py", str(png), "--model", "softmax", "--run-dir",
+                    str(exported_here)).startswith(str(png) + ": ")
+    back_to_epoch_one(new)
+    out = on_tf115("softmax_mnist.py", *tiny_flags(shared_tiny_dir, new, *two_epochs,
+                                                   "--resume"))
+    assert "training 10 steps of 50 (2.0 epochs) from step 10" in out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +110,7 @@ def brought(tmp_path, program, *argv, data_dirs=("MNIST_data",), timeout=300):
                 shutil.copy(os.path.join(REPO_DIR, "data", name), tmp_path / data_dir)
     return subprocess.Popen([TF115_PYTHON, os.path.join(BROUGHT, program), *argv],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            text=True, env=ENVIRONMENT)
 
 
 def finished(process, timeout=300):
