@@ -17,6 +17,7 @@ import collections
 import gzip
 import hashlib
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -54,6 +55,8 @@ MIRRORS = (
 DOWNLOAD_TIMEOUT_S = 30
 
 IDX_UBYTE = 0x08  # the IDX type code for unsigned bytes, the only type MNIST uses
+# More data than any set in MNIST's format holds (EMNIST's largest, 814,255 images): 2 million.
+MAX_IDX_BYTES = 2000000 * IMAGE_SIZE * IMAGE_SIZE
 
 
 class DataError(Exception):
@@ -395,18 +398,31 @@ def _fetch(url, out, timeout):
 # Parsing IDX.
 
 def _decompress(path, compressed=None):
-    """Returns the IDX bytes of a gzip-compressed or raw file (by default: by its name)."""
+    """Returns the IDX bytes of a gzip-compressed or raw file (by default: by its name), read
+    only as far as its header says the data goes, and one byte more to tell: a sparse file, or
+    a .gz that inflates far beyond, is not read whole, and a pipe or a device not at all."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no waiting
     except OSError as e:
         raise DataError("%s: cannot read: %s" % (path, e.strerror or e))
-    if not (path.endswith(".gz") if compressed is None else compressed):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:  # bad header, truncated stream, bad CRC
-        raise DataError("%s: not a valid gzip file (%s)" % (path, e))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataError("%s: not a regular file (a pipe or a device?)" % path)
+        gzipped = path.endswith(".gz") if compressed is None else compressed
+        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        try:
+            data = stream.read(4)  # the magic number: 0, 0, the type, the dimensions
+            ndim = data[3] if len(data) == 4 and 1 <= data[3] <= 4 else 0
+            data += stream.read(4 * ndim if ndim else 12)  # (12: enough for the magic's error)
+            size = 0
+            if ndim and len(data) == 4 + 4 * ndim:
+                for i in range(ndim):
+                    size = (size or 1) * int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
+            # Beyond what any MNIST-format file holds, nothing: the parse names the header.
+            data += stream.read(size + 1 if size <= MAX_IDX_BYTES else 0)
+        except (OSError, EOFError, zlib.error) as e:  # bad header, truncated stream, bad CRC
+            raise DataError("%s: not a valid gzip file (%s)" % (path, e))
+    return data
 
 
 def _parse_idx(data, path, ndim):
@@ -419,14 +435,19 @@ def _parse_idx(data, path, ndim):
         raise DataError("%s: wrong magic number 0x%s (expected 0x%08x, unsigned bytes in %d "
                         "dimensions)" % (path, data[:4].hex(), 0x800 + ndim, ndim))
     dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = 1
+    for dim in dims:  # Python's integers: a header of garbage cannot overflow them
+        expected *= dim
     found = len(data) - header_size
+    if expected > MAX_IDX_BYTES:
+        raise DataError("%s: the header promises %d bytes of data for shape %s, more than any "
+                        "MNIST-format file holds" % (path, expected, "x".join(map(str, dims))))
     if found < expected:
         raise DataError("%s: truncated: the header promises %d bytes of data for shape %s, "
                         "found %d" % (path, expected, "x".join(map(str, dims)), found))
     if found > expected:
-        raise DataError("%s: %d bytes past the end of the data for shape %s"
-                        % (path, found - expected, "x".join(map(str, dims))))
+        raise DataError("%s: bytes past the end of the data for shape %s (%d bytes)"
+                        % (path, "x".join(map(str, dims)), expected))
     return dims, np.frombuffer(data, dtype=np.uint8, offset=header_size)
 
 

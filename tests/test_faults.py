@@ -383,3 +383,131 @@ def test_many_separate_dots_get_the_note_of_separate_marks(shared_tiny_dir, tmp_
     Image.fromarray(page).save(path)
     reading = classify.classify([path], "softmax", str(run_dir))[path]
     assert reading.note is not None and "separate marks" in reading.note, reading
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile inputs, as a table: every file a training run reads, and the cluster's inputs, each
+# made a pipe, a device, a loop, a directory, far larger than its format allows or nested too
+# deeply. Each is one line and exit status 2, within seconds, without reading it whole.
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _dev_zero(path):
+    os.symlink("/dev/zero", path)
+
+
+def _loop(path):
+    os.symlink(os.path.basename(path), path)  # a link to itself
+
+
+def _directory(path):
+    os.mkdir(path)
+
+
+def _sparse(path):
+    with open(path, "wb") as f:
+        f.truncate(3 << 30)  # 3 GB of nothing, on no disk
+
+
+def _nested(path):
+    with open(path, "w") as f:
+        f.write("[" * 100000)
+
+
+def _sparse_behind_a_header(path):
+    """A raw IDX file with a valid header for the tiny set's 600 images, 3 GB long."""
+    from conftest import TINY_TRAIN, idx_bytes
+
+    with open(path, "wb") as f:
+        f.write(idx_bytes(np.zeros((TINY_TRAIN, 28, 28), np.uint8))[:16])
+        f.truncate(3 << 30)
+
+
+def _gzip_bomb(path):
+    """A .gz of a valid header followed by 1 GB of zeros: a few MB that inflate far beyond."""
+    import zlib
+
+    from conftest import TINY_TRAIN, idx_bytes
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # the gzip format
+    chunk = bytes(1 << 24)
+    with open(path, "wb") as f:
+        f.write(compressor.compress(idx_bytes(np.zeros((TINY_TRAIN, 28, 28), np.uint8))[:16]))
+        for _ in range(64):
+            f.write(compressor.compress(chunk))
+        f.write(compressor.flush())
+
+
+RUN_FILE_CASES = [(name, make) for name in ("config.json", "checkpoint") for make in (
+    _fifo, _dev_zero, _loop, _directory, _sparse, _nested)]
+DATA_FILE_CASES = [("train-images-idx3-ubyte.gz", make) for make in (
+    _fifo, _dev_zero, _directory, _gzip_bomb)] + [
+    ("train-images-idx3-ubyte", _sparse_behind_a_header)]
+
+
+class _Hung(Exception):
+    pass
+
+
+def _within(seconds, run):
+    """run(), or the test fails after `seconds`: a read that waits for ever must not hang it."""
+    def hung(signum, frame):
+        raise _Hung("no answer within %d s" % seconds)
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        return run()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name, make", RUN_FILE_CASES,
+                         ids=["%s-%s" % (n, m.__name__.strip("_")) for n, m in RUN_FILE_CASES])
+def test_a_hostile_run_file_is_one_line(shared_tiny_dir, tmp_path, capsys, name, make):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    os.remove(run_dir / name)
+    make(str(run_dir / name))
+    for flag in ("--resume", "--eval-only"):
+        if name == "config.json" and flag == "--eval-only":
+            continue  # the softmax's --eval-only reads no flags: the checkpoint is enough
+        start = time.monotonic()
+        assert _within(20, lambda: command(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3",
+                                                      flag))) == 2
+        assert time.monotonic() - start < 10
+        line = last_error_line(capsys)
+        assert name in line, line
+
+
+@pytest.mark.parametrize("name, make", DATA_FILE_CASES,
+                         ids=[m.__name__.strip("_") for _, m in DATA_FILE_CASES])
+def test_a_hostile_data_file_is_one_line_read_no_further_than_its_header(
+        tiny_dir, tmp_path, capsys, name, make):
+    os.remove(os.path.join(tiny_dir, "train-images-idx3-ubyte.gz"))
+    make(os.path.join(tiny_dir, name))
+    start = time.monotonic()
+    assert _within(20, lambda: command(tiny_flags(tiny_dir, tmp_path / "run"))) == 2
+    assert time.monotonic() - start < 10  # 3 GB, or 1 GB inflated, would take longer
+    line = last_error_line(capsys)
+    assert "train-images-idx3-ubyte" in line, line
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("environment, argv, words", [
+    ({"TF_CONFIG": "[" * 50000}, [], "TF_CONFIG is not JSON: nested too deeply"),
+    ({}, ["--task-timeout", "nan"], "argument --task-timeout: 'nan' is not a positive number"),
+    ({}, ["--task-timeout", "-1"], "argument --task-timeout: '-1' is not a positive number"),
+    ({}, ["--task-timeout", "1e300"], "argument --task-timeout: '1e300' is not a positive"),
+])
+def test_a_hostile_cluster_input_is_one_line(monkeypatch, capsys, environment, argv, words):
+    import distributed_mnist
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert command(["--model", "softmax", "--no-save", *argv], distributed_mnist) == 2
+    assert words in last_error_line(capsys)

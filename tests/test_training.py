@@ -400,7 +400,9 @@ def test_command_line_trains_and_ends_with_the_test_accuracy(shared_tiny_dir, tm
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads Linux's /proc")
 @pytest.mark.parametrize("library", ["_multiarray_umath", "libtensorflow_framework"])
-def test_ctrl_c_while_the_program_loads_is_one_line(shared_tiny_dir, tmp_path, library):
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_while_the_program_loads_is_one_line(shared_tiny_dir, tmp_path, library, how):
     """Also when Ctrl-C stops a compiled module as it loads, and the ImportError raised in its
     place hides the KeyboardInterrupt (a CI run caught TensorFlow's "initialization failed").
 
@@ -414,7 +416,7 @@ def test_ctrl_c_while_the_program_loads_is_one_line(shared_tiny_dir, tmp_path, l
     while library not in open("/proc/%d/maps" % process.pid).read():
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(how)  # each signal that ends a program, alike
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

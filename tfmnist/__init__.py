@@ -4,8 +4,9 @@ augment, pictures, lessons (the registry) and distributed (a task of a cluster);
 your own digits, classifiers (the one loader of a trained model), export (SavedModels) and the
 photos package.
 
-Imported by one of the project's own programs (`python cnn_mnist.py`), it makes Ctrl-C in the
-seconds while NumPy and TensorFlow load one line and exit 130, as it is later (run_main).
+Imported by one of the project's own programs (`python cnn_mnist.py`), it makes Ctrl-C (or
+SIGTERM, SIGHUP) in the seconds while NumPy and TensorFlow load one line and exit 130, as it
+is later (run_main).
 Imported anywhere else (a notebook, a test, your own program), it changes nothing.
 """
 import os
@@ -52,4 +53,7 @@ def _started_as_one_of_our_programs():
 if (_started_as_one_of_our_programs()
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
     signal.signal(signal.SIGINT, _on_sigint)
+    for _number in (signal.SIGTERM, signal.SIGHUP):  # every signal that ends it, alike
+        if signal.getsignal(_number) is signal.SIG_DFL:
+            signal.signal(_number, _on_sigint)
     sys.excepthook = _interrupted_while_loading

@@ -110,16 +110,19 @@ def latest(run_dir):
                          "--eval-only), or point --run-dir at a run that has one"
                          % (run_dir, rundirs.describe(run_dir)))
     try:
+        rundirs.read_small_file(index)  # not a pipe, a device or a giant: TensorFlow would wait
         state = tf.train.get_checkpoint_state(run_dir)
+    except OSError as e:
+        raise UsageError("cannot read %s: %s" % (index, e.strerror or e))
     except (ValueError, tf.errors.OpError):
         state = None
     if state is None:
         raise UsageError("%s is damaged: it names no checkpoint%s" % (index, hint))
     path = state.model_checkpoint_path
-    if not os.path.exists(path + ".index"):
+    if not os.path.isfile(path + ".index"):
         raise UsageError("%s names %s, whose file %s.index is missing%s"
                          % (index, os.path.basename(path), path, hint))
-    if not glob.glob(glob.escape(path) + ".data-*"):
+    if not all(map(os.path.isfile, glob.glob(glob.escape(path) + ".data-*") or [""])):
         raise UsageError("checkpoint %s is incomplete: its data file %s.data-00000-of-00001 is "
                          "missing" % (path, path))
     return path

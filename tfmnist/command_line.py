@@ -1,5 +1,5 @@
 """The programs as commands: a bad flag, file or checkpoint is one line on stderr and exit 2;
-Ctrl-C (or SIGTERM) is one line that says what was kept, and exit 130."""
+Ctrl-C (or SIGTERM, SIGHUP) is one line that says what was kept, and exit 130."""
 import os
 import signal
 import sys
@@ -12,7 +12,7 @@ class UsageError(Exception):
 
 
 def interrupt(signum, frame):
-    """A signal handler: `timeout` and `kill` stop a program as cleanly as Ctrl-C does."""
+    """A signal handler that stops a program as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -23,7 +23,9 @@ def run_main(main, script, trains=True):
     (the training harness tells, on the KeyboardInterrupt, which checkpoint it left).
     """
     prog = os.path.basename(script)
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # kill, `timeout` and a closed terminal stop a program as cleanly as Ctrl-C does.
+    previous = {number: signal.signal(number, interrupt)
+                for number in (signal.SIGTERM, signal.SIGHUP)}
     try:
         main()
     except (input_data.DataError, UsageError) as e:
@@ -41,4 +43,5 @@ def run_main(main, script, trains=True):
         print("\n%s: interrupted%s" % (prog, what), file=sys.stderr)
         sys.exit(130)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from tfmnist import training
+from tfmnist import flags, training
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -58,7 +58,7 @@ def add_flags(parser):
     cluster.add_argument("--sync-replicas", action="store_true",
                          help="each step averages one gradient from every worker (default: "
                               "each worker updates the variables as it goes)")
-    cluster.add_argument("--task-timeout", type=float, default=60.0,
+    cluster.add_argument("--task-timeout", type=flags.positive_float, default=60.0,
                          help="seconds a task waits for another before giving up")
     cluster.add_argument("--trusted-network", action="store_true",
                          help="allow hosts other than this machine: TensorFlow's servers "
@@ -150,8 +150,9 @@ def _from_tf_config(text):
     and would fail on the others with a traceback of its own)."""
     try:
         config = json.loads(text)
-    except ValueError as e:
-        raise UsageError("TF_CONFIG is not JSON: %s" % e)
+    except (ValueError, RecursionError) as e:
+        raise UsageError("TF_CONFIG is not JSON: %s" % (
+            "nested too deeply" if isinstance(e, RecursionError) else e))
     if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict):
         raise UsageError('TF_CONFIG has no "cluster": {"ps": [...], "worker": [...]}')
     unknown = sorted(set(config["cluster"]) - set(JOBS))
@@ -308,14 +309,14 @@ def serve(server, task):
 
 @contextlib.contextmanager
 def _signals_as_flag():
-    """A list that Ctrl-C and SIGTERM append to, instead of raising in the middle of a
-    TensorFlow call (which would garble the error)."""
+    """A list that Ctrl-C, SIGTERM and SIGHUP append to, instead of raising in the middle of
+    a TensorFlow call (which would garble the error)."""
     received = []
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
     previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
-                for number in (signal.SIGINT, signal.SIGTERM)}
+                for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield received
     finally:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 
 from tfmnist.command_line import UsageError
@@ -242,17 +243,31 @@ def describe(parent):
         ", ".join(str(n) for n, _ in runs[-5:]), runs[-1][1]) if runs else ""
 
 
+def read_small_file(path, limit=1 << 20):
+    """The bytes of a regular file of at most `limit` bytes. A pipe, a device, a directory or
+    a larger file is an OSError saying so: never waited on, never read whole."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError("larger than %d bytes" % limit)
+    return data
+
+
 def read_config(run_dir):
     """The flags a run was started with; a missing or damaged file is a UsageError."""
     path = os.path.join(run_dir, CONFIG_FILE)
     try:
-        with open(path) as f:
-            config = json.load(f)
+        config = json.loads(read_small_file(path).decode())
     except FileNotFoundError:
         raise UsageError("%s is missing: it holds the flags the run was started with" % path)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
+        reason = "nested too deeply" if isinstance(e, RecursionError) else (
+            getattr(e, "strerror", None) or e)
         raise UsageError("%s is damaged (%s): it holds the flags the run was started with"
-                         % (path, getattr(e, "strerror", None) or e))
+                         % (path, reason))
     if not isinstance(config, dict):
         raise UsageError("%s is damaged (not a JSON object): it holds the flags the run was "
                          "started with" % path)
