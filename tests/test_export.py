@@ -106,16 +106,17 @@ def test_an_export_never_overwrites_or_is_left_half_written(shared_tiny_dir, tmp
 
 
 def foreign_saved_model(path, signature="serving_default", input_name="images",
-                        shape=(None, 784), dtype="float32", classes=10):
+                        shape=(None, 784), dtype="float32", classes=10, more_outputs=0,
+                        nan=False):
     """A SavedModel that another program might have written: a linear model whose one
-    signature has this name, input and output shape."""
+    signature has this name, input and output shape (and more outputs; NaN answers)."""
     from tfmnist.tf1 import tf
 
     with tf.Graph().as_default():
         images = tf.placeholder(getattr(tf, dtype), list(shape), name="input")
         flat = tf.reshape(tf.cast(images, tf.float32), [-1, int(np.prod(shape[1:]))])
         weights = tf.Variable(tf.zeros([int(np.prod(shape[1:])), classes]))
-        probabilities = tf.nn.softmax(tf.matmul(flat, weights))
+        probabilities = tf.nn.softmax(tf.matmul(flat, weights)) * (float("nan") if nan else 1)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             builder = tf.saved_model.builder.SavedModelBuilder(str(path))
@@ -123,7 +124,9 @@ def foreign_saved_model(path, signature="serving_default", input_name="images",
                 sess, ["serve"], signature_def_map={
                     signature: tf.saved_model.signature_def_utils.predict_signature_def(
                         inputs={input_name: images},
-                        outputs={"probabilities": probabilities})})
+                        outputs=dict({"probabilities": probabilities}, **{
+                            "output_%d" % index: probabilities
+                            for index in range(more_outputs)}))})
             builder.save()
     return str(path)
 
@@ -137,6 +140,9 @@ def foreign_saved_model(path, signature="serving_default", input_name="images",
                       "[None, 10]"),
     (dict(dtype="uint8"), "its input 'images' is uint8 [None, 784], not float32 [None, 784]"),
     ("no variables", "cannot load the SavedModel in"),
+    (dict(more_outputs=4), "its signature has outputs an export of this project has not: "
+                           "output_0, output_1, output_2, output_3"),
+    (dict(nan=True), "answers what is not a probability for each of the 10 digits"),
 ])
 def test_a_saved_model_that_is_not_ours_is_refused_in_one_line(shared_tiny_dir, tmp_path,
                                                                 capsys, monkeypatch, kind, words):

@@ -351,6 +351,13 @@ def test_an_export_target_that_cannot_be_written_is_refused_before_training(
                                             "/proc/no/such/place: cannot write there: No "
                                             "such file or directory")
     assert "step" not in err and not (tmp_path / "run").exists()
+    (tmp_path / "notes.txt").write_text("a file, not a directory")
+    assert command(tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3", "--export",
+                              str(tmp_path / "notes.txt" / "x"))) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "softmax_mnist.py: error: --export %s: %s is not a directory"
+        % (tmp_path / "notes.txt" / "x", tmp_path / "notes.txt"))
+    assert not (tmp_path / "run").exists()
 
 
 def test_classify_answers_each_file_as_it_is_read(shared_tiny_dir, tmp_path, monkeypatch):
@@ -511,3 +518,20 @@ def test_a_hostile_cluster_input_is_one_line(monkeypatch, capsys, environment, a
         monkeypatch.setenv(name, value)
     assert command(["--model", "softmax", "--no-save", *argv], distributed_mnist) == 2
     assert words in last_error_line(capsys)
+
+
+def test_a_pipe_among_the_images_is_one_line_and_the_next_is_read(shared_tiny_dir, tmp_path,
+                                                                  capsys):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    os.mkfifo(tmp_path / "pipe.png")  # no writer: reading it the usual way waits for ever
+    digit = tmp_path / "seven.png"
+    pixels = np.full((40, 40), 255, np.uint8)
+    pixels[8:32, 18:22] = 0
+    Image.fromarray(pixels).save(digit)
+    capsys.readouterr()
+    assert _within(20, lambda: classify.main([str(tmp_path / "pipe.png"), str(digit), "--model",
+                                              "softmax", "--run-dir", str(run_dir)])) == 1
+    out, err = capsys.readouterr()
+    assert err == "%s: error: not an image file: a pipe or a socket\n" % (tmp_path / "pipe.png")
+    assert out.startswith(str(digit) + ": ")

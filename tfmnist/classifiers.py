@@ -63,8 +63,15 @@ def load(name, run_dir=None):
     saved a checkpoint. Raises UsageError, naming the file, for one that cannot be."""
     run_dir = run_dir_of(name, run_dir)
     if export.is_saved_model(run_dir):
-        return Predictor.from_saved_model(run_dir, name)
-    return Predictor.from_checkpoint(inference_of(name, run_dir), run_dir, name)
+        predictor = Predictor.from_saved_model(run_dir, name)
+    else:
+        predictor = Predictor.from_checkpoint(inference_of(name, run_dir), run_dir, name)
+    try:
+        predictor.probabilities(np.zeros((1, 784), np.float32))  # its answers checked now
+    except BaseException:
+        predictor.close()
+        raise
+    return predictor
 
 
 def _checked_signature(meta_graph, export_dir):
@@ -79,6 +86,10 @@ def _checked_signature(meta_graph, export_dir):
         refuse("it has no %r signature (it has: %s)" % (export.SIGNATURE, ", ".join(
             sorted(meta_graph.signature_def)) or "none"))
     signature = meta_graph.signature_def[export.SIGNATURE]
+    others = sorted(set(signature.outputs) - {"probabilities", "classes"})
+    if others:
+        refuse("its signature has outputs an export of this project has not: %s"
+               % ", ".join(others))
     for side, tensors, name, size in (("input", signature.inputs, "images", 784),
                                       ("output", signature.outputs, "probabilities", 10)):
         if name not in tensors:
@@ -149,8 +160,15 @@ class Predictor:
             or [np.zeros((0, 10), np.float32)])
 
     def probabilities(self, images, batch_size=BATCH_SIZE):
-        """float32 [N, 10] for images float32 [N, 784] in [0, 1]."""
-        return self._run(self.probabilities_op, images, batch_size)
+        """float32 [N, 10] for images float32 [N, 784] in [0, 1]; a UsageError where the
+        model answers rows that are not a distribution over the 10 digits (NaN, say)."""
+        probabilities = self._run(self.probabilities_op, images, batch_size)
+        if not (np.isfinite(probabilities).all() and (probabilities >= 0).all()
+                and np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)):
+            raise UsageError("the model in %s answers what is not a probability for each of "
+                             "the 10 digits (NaN, negative, or not summing to 1)"
+                             % self.run_dir)
+        return probabilities
 
     def logits(self, images, batch_size=BATCH_SIZE):
         """float32 [N, 10] logits (a model rebuilt from a checkpoint only)."""

@@ -27,8 +27,10 @@ def check_target(export_dir):
         raise UsageError("--export %s: it exists and is not an empty directory; choose a new one"
                          % export_dir)
     existing = os.path.dirname(os.path.abspath(export_dir))
-    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
         existing = os.path.dirname(existing)  # write() makes the directories below it
+    if not os.path.isdir(existing):
+        raise UsageError("--export %s: %s is not a directory" % (export_dir, existing))
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".export-probe-", dir=existing))
     except OSError as e:

@@ -5,7 +5,9 @@ size of an image is known, and a huge one refused, before a pixel is decoded.
 """
 import io
 import math
+import os
 import re
+import stat
 import warnings
 
 import numpy as np
@@ -34,9 +36,13 @@ def read_image(path):
     frame), BMP, TIFF and WebP are read.
     """
     try:
-        with open(path, "rb") as f:
-            # Bounded by what is read, not by the size the file system gives: a device or
-            # a pipe (/dev/urandom) says 0.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no waiting
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                raise ImageError("not an image file: a pipe or a socket")
+            # Bounded by what is read, not by the size the file system gives: a device
+            # (/dev/urandom) says 0.
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise ImageError("cannot read: %s" % (e.strerror or e))
