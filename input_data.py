@@ -74,7 +74,8 @@ class DataSet:
     """Images and labels in memory, served in shuffled mini-batches: TF1's DataSet.
 
     `next_batch` serves every example exactly once per epoch, in a new order each epoch,
-    drawn from a generator seeded by `seed` (None: a fresh random seed). As in TF1, images
+    drawn from a generator seeded by `seed` (None: TensorFlow's graph-level seed if one is
+    set, as TF1's, else a fresh random seed). As in TF1, images
     [N, rows, cols, 1] are flattened to [N, rows * cols] (reshape) and uint8 pixels scaled to
     [0, 1] (dtype float32); images already of floats are taken as they are. fake_data makes
     TF1's fake set of 10,000 examples, whose next_batch(n, fake_data=True) serves n fake ones.
@@ -98,7 +99,7 @@ class DataSet:
         self._num_examples = len(images)
         self._epochs_completed = 0
         self._index_in_epoch = 0
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(graph_seed() if seed is None else seed)
         self._order = None  # this epoch's permutation, drawn when first needed
 
     @property
@@ -157,6 +158,17 @@ class DataSet:
         return parts[1] if len(parts) == 2 else np.concatenate(parts)
 
 
+def graph_seed():
+    """The graph-level seed of TensorFlow's default graph, where TensorFlow is loaded and
+    `tf.set_random_seed` set one, else None: TF1's loader shuffled from it when not given a
+    seed of its own. (TensorFlow is only looked at, never imported, here.)"""
+    tensorflow = sys.modules.get("tensorflow")
+    try:
+        return tensorflow.compat.v1.get_default_graph().seed
+    except AttributeError:  # not loaded, or only partly
+        return None
+
+
 def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
                    dtype=np.float32, reshape=True, validation_size=5000, seed=None,
                    source_url=MIRRORS, download=True):
@@ -173,7 +185,9 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
         TensorFlow's (tf.float32, tf.uint8).
       reshape: images as [N, 784]; False gives [N, 28, 28, 1].
       validation_size: the first this many training examples become the validation set.
-      seed: seeds the shuffling of each set's `next_batch` (None: random).
+      seed: seeds the shuffling of each set's `next_batch`. None, as in TF1: the graph-level
+        seed of TensorFlow's default graph (`tf.set_random_seed`) if one is set, so a seeded
+        TF1 program draws the same batches on every run; else random.
       source_url: a mirror URL or local directory, or a sequence of them, serving the missing
         NAME.gz files (by default: the bundled data/, then MNIST's usual mirrors).
       download: False raises DataError for missing files instead of downloading.
@@ -221,7 +235,7 @@ def read_data_sets(train_dir=DEFAULT_DATA_DIR, fake_data=False, one_hot=False,
 
     # Each set shuffles from its own stream, so the training order does not depend on
     # whether validation batches were drawn.
-    seeds = np.random.SeedSequence(seed).spawn(3)
+    seeds = np.random.SeedSequence(graph_seed() if seed is None else seed).spawn(3)
     return Datasets(
         train=dataset(train_images[validation_size:], train_labels[validation_size:], seeds[0]),
         validation=dataset(train_images[:validation_size], train_labels[:validation_size],

@@ -248,6 +248,7 @@ def readme_block(marker):
 def run_recipe(tmp_path, command_marker, code):
     """Runs `code` as your_tutorial.py with the README's command, in an empty directory, in
     an environment of only PATH and HOME besides what the command sets."""
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "your_tutorial.py").write_text(code)
     command = readme_block(command_marker).strip()
     python = "/path/to/this/repository/.venv/bin/python"
@@ -298,3 +299,30 @@ def test_the_recipe_without_the_variable_fails_as_the_readme_says(tmp_path):
     assert last_line == "AttributeError: `BasicLSTMCell` is not available with Keras 3."
     assert "``AttributeError: `dense` is not available\n  with Keras 3``" in \
         open(os.path.join(REPO_DIR, "README.md")).read()
+
+
+@pytest.mark.slow
+def test_a_seeded_morvan_style_program_prints_the_same_losses_each_run(tmp_path):
+    # Morvan's lessons seed TensorFlow and NumPy, then load MNIST without a seed of the
+    # loader's own: TF1's loader shuffled from the graph-level seed, and so does input_data.
+    code = readme_block("recipe").replace(
+        'mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)',
+        'tf.set_random_seed(1)\nimport numpy as np\nnp.random.seed(1)\n'
+        'mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)') + """
+x = tf.placeholder(tf.float32, [None, 784])
+y = tf.placeholder(tf.float32, [None, 10])
+hidden = tf.nn.relu(tf.matmul(x, tf.Variable(tf.random_normal([784, 32], stddev=0.1))))
+logits = tf.matmul(hidden, tf.Variable(tf.random_normal([32, 10], stddev=0.1)))
+loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
+train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(30):
+        batch_xs, batch_ys = mnist.train.next_batch(50)
+        _, value = sess.run([train, loss], feed_dict={x: batch_xs, y: batch_ys})
+        print("%.6f" % value)
+"""
+    runs = [run_recipe(tmp_path / str(index), "recipe command", code) for index in (1, 2)]
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.split()) == 30

@@ -451,3 +451,26 @@ def test_extract_and_dense_to_one_hot_are_tf1s(shared_tiny_dir):
         input_data.extract_images(f)
     np.testing.assert_array_equal(input_data.dense_to_one_hot(np.array([1, 3]), 4),
                                   [[0, 1, 0, 0], [0, 0, 0, 1]])
+
+
+def test_without_a_seed_the_shuffling_follows_the_graph_level_seed_as_in_tf1(tiny_dir):
+    # TF1's read_data_sets shuffled from tf.set_random_seed's seed when given none: a seeded
+    # TF1 program (Morvan's, say) draws the same batches, and prints the same losses, each run.
+    from tfmnist.tf1 import tf
+
+    def first_labels(graph_seed):
+        with tf.Graph().as_default():
+            if graph_seed is not None:
+                tf.set_random_seed(graph_seed)
+            mnist = input_data.read_data_sets(tiny_dir, validation_size=100)
+            return [tuple(mnist.train.next_batch(20)[1]) for _ in range(3)]
+
+    assert first_labels(1) == first_labels(1)
+    assert first_labels(1) != first_labels(2)
+    assert first_labels(None) != first_labels(None)  # no seed at all: random, as in TF1
+    with tf.Graph().as_default():
+        tf.set_random_seed(1)  # a seed given to the loader wins over the graph's
+        assert (input_data.read_data_sets(tiny_dir, validation_size=100, seed=5)
+                .train.next_batch(20)[1].tolist()
+                == input_data.read_data_sets(tiny_dir, validation_size=100, seed=5)
+                .train.next_batch(20)[1].tolist())
