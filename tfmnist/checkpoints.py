@@ -38,7 +38,8 @@ class RunCheckpoints:
         variables, saver = self.variables, self._saver
         if evaluator is not None:
             variables = evaluator.variables(self.variables)
-            variables += [self.global_step] * (self.global_step not in variables)
+            if self.global_step not in variables:
+                variables.append(self.global_step)
             saver = make_saver(variables)
         return restore(sess, saver, run_dir, variables)
 
@@ -72,7 +73,10 @@ def save(sess, saver, run_dir, step, had_one):
     # The Saver forgets what earlier processes saved (a run resumed, or killed and resumed).
     for _, old in saved(run_dir)[:-KEEP]:
         for name in glob.glob(glob.escape(old) + ".*"):
-            os.remove(name)
+            try:
+                os.remove(name)
+            except OSError:  # gone already (another process's clean-up): nothing to keep
+                pass
     return path
 
 
@@ -122,7 +126,8 @@ def latest(run_dir):
     if not os.path.isfile(path + ".index"):
         raise UsageError("%s names %s, whose file %s.index is missing%s"
                          % (index, os.path.basename(path), path, hint))
-    if not all(map(os.path.isfile, glob.glob(glob.escape(path) + ".data-*") or [""])):
+    data_files = glob.glob(glob.escape(path) + ".data-*")
+    if not data_files or not all(os.path.isfile(name) for name in data_files):
         raise UsageError("checkpoint %s is incomplete: its data file %s.data-00000-of-00001 is "
                          "missing" % (path, path))
     return path

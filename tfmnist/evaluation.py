@@ -40,11 +40,13 @@ def variables_behind(tensor, candidates):
     found, seen, stack = set(), set(), [tensor.op]
     while stack:
         op = stack.pop()
-        if op not in seen:
-            seen.add(op)
-            found.update({op} & wanted)
-            stack.extend(tensor.op for tensor in op.inputs)
-            stack.extend(op.control_inputs)
+        if op in seen:
+            continue
+        seen.add(op)
+        if op in wanted:
+            found.add(op)
+        stack.extend(tensor.op for tensor in op.inputs)
+        stack.extend(op.control_inputs)
     return [variable for variable in candidates if variable.op in found]
 
 
