@@ -8,8 +8,6 @@ yet the digits gather by class: the network found the classes by itself.
 
     python autoencoder_mnist.py [--code-size 2] [--epochs 20] [--help]
 """
-import sys
-
 import numpy as np
 
 from tfmnist import flags, pictures
@@ -23,6 +21,14 @@ ENCODER_SIZES = (128, 64, 10)  # the decoder mirrors them
 PICTURE_DIGITS = 12  # test digits shown with their reconstructions
 
 
+# %% [markdown]
+# ## An autoencoder
+# The encoder squeezes each image through layers of 128, 64 and 10 units into a code of two
+# numbers; the decoder, its mirror image, rebuilds the 784 pixels from those two numbers alone.
+# The loss is how far the rebuilt image is from the original, so no label is ever used: the
+# network must find by itself what two numbers say most about a digit.
+
+# %%
 def dense(x, fan_out, activation=None):
     """A fully connected layer; weights with variance 2 / fan-in (He), as suits ReLU."""
     fan_in = int(x.shape[-1])
@@ -33,6 +39,7 @@ def dense(x, fan_out, activation=None):
     return z if activation is None else activation(z)
 
 
+# %%
 def inference(x, code_size=2):
     """The model: images [batch, 784] -> (codes [batch, code_size], reconstructions
     [batch, 784] in (0, 1)).
@@ -57,11 +64,19 @@ def inference(x, code_size=2):
     return code, reconstruction
 
 
+# %% [markdown]
+# ## The loss, without labels
+# The loss is the mean squared difference between each pixel and its reconstruction: the
+# images are their own targets. The decoder's last layer is a sigmoid, so that every
+# reconstructed pixel lies between 0 and 1, as MNIST's do.
+
+# %%
 def loss(reconstruction, x):
     """The mean squared error per pixel: the figure reported, minimised directly."""
     return tf.reduce_mean(tf.square(reconstruction - x))
 
 
+# %%
 def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     """Returns (train_step, learning_rate): Adam, at a rate falling linearly to zero.
     (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)"""
@@ -74,6 +89,7 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
+# %%
 class Reconstruction:
     """What a run evaluates of the autoencoder: the mean squared error per pixel between the
     images and their reconstructions (x: the image placeholder; code: the codes)."""
@@ -96,6 +112,13 @@ class Reconstruction:
         return []
 
 
+# %% [markdown]
+# ## The 2-D codes
+# With two numbers per image, each test digit's code is a point in a plane. Coloured by the
+# labels the network never saw, the points gather by digit: similar images get nearby codes,
+# because only then can the decoder rebuild them well.
+
+# %%
 def draw_pictures(run, test, reconstructions, codes):
     """Draws the reconstructions and the codes into the run directory and TensorBoard."""
     shown = slice(0, PICTURE_DIGITS)
@@ -118,6 +141,7 @@ def draw_pictures(run, test, reconstructions, codes):
         "play no part in training)" % len(points), *axes))
 
 
+# %%
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: the image placeholder, inference, loss and training.
     Returns a Model (no accuracy: no labels); feed(batch_xs, batch_ys, step) feeds the
@@ -135,14 +159,16 @@ def model(args, total_steps, wrap_optimizer=None):
                  feed=lambda batch_xs, batch_ys, step: {x: batch_xs})
 
 
+# %%
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__, epochs=20, batch_size=100,
+    parser = flags.make_parser("autoencoder_mnist.py", __doc__, epochs=20, batch_size=100,
                                learning_rate=1e-3, exportable=False)
     parser.add_argument("--code-size", type=flags.positive_int, default=2,
                         help="numbers in the code between the encoder and the decoder")
     return parser
 
 
+# %%
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_reconstruction_error, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
@@ -176,5 +202,6 @@ def main(argv=None):
     return dict(metrics, test_codes=codes)
 
 
+# %%
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "autoencoder_mnist.py")

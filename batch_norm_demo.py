@@ -11,8 +11,6 @@ layer's pre-activations on the validation images and the two loss curves.
 """
 import argparse
 import os
-import sys
-
 import numpy as np
 
 import mlp_mnist
@@ -66,7 +64,7 @@ def main(argv=None):
     """Trains the two nets; returns {"without"/"with": their figures} and the picture paths."""
     args = build_parser().parse_args(argv)
     made = args.run_dir is None
-    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
+    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs("batch_norm_demo.py"))
     try:
         return train_both(args, run_dir)
     except BaseException:
@@ -118,4 +116,4 @@ def train_both(args, run_dir):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "batch_norm_demo.py")

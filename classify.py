@@ -175,4 +175,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_main(lambda: sys.exit(main()), sys.argv[0], trains=False)
+    run_main(main, "classify.py", trains=False)

@@ -10,8 +10,6 @@ not learn the 55,000 by heart, and reads digits that lean as people's do.
 
     python cnn_mnist.py [--epochs 2] [--resume] [--eval-only] [--help]
 """
-import sys
-
 import numpy as np
 
 from tfmnist import augment, flags
@@ -25,6 +23,17 @@ IMAGE_SIZE = 28
 NUM_CLASSES = 10
 
 
+# %% [markdown]
+# ## Convolution and pooling
+# A convolution slides small filters (5x5 here) over the image; each filter answers, at every
+# position, how much the patch under it looks like its pattern: an edge, a stroke's end, a
+# curve. The same weights serve every position, so a stroke is recognised wherever it is, with
+# far fewer weights than a fully connected layer. Max-pooling keeps the largest answer in each
+# 2x2 square: the map halves, and a stroke moved by a pixel still gives the same answer. Two
+# rounds of both turn 28x28 pixels into 7x7 maps of 64 features, which a fully connected layer
+# of 1024 units reads.
+
+# %%
 def weight_variable(shape):
     """Weights drawn for ReLU layers (He): variance 2 / fan-in keeps activations at scale."""
     fan_in = 1
@@ -33,19 +42,30 @@ def weight_variable(shape):
     return tf.Variable(tf.truncated_normal(shape, stddev=(2.0 / fan_in) ** 0.5), name="weights")
 
 
+# %%
 def bias_variable(shape):
     # Slightly positive, as in the tutorial, so that no ReLU starts out dead.
     return tf.Variable(tf.constant(0.1, shape=shape), name="biases")
 
 
+# %%
 def conv2d(x, W):
     return tf.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding="SAME")
 
 
+# %%
 def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
+# %% [markdown]
+# ## Dropout
+# The 1024 units of `fc1` could learn the 55,000 training images by heart. Dropout keeps each
+# unit's output with probability `keep_prob` (0.5) while training and zeroes the rest, so the
+# network cannot rely on any one unit and learns features that generalise; evaluation keeps
+# every unit (`keep_prob` defaults to 1.0).
+
+# %%
 def inference(x, keep_prob=1.0, num_classes=NUM_CLASSES):
     """The model: images [batch, 784] -> logits [batch, num_classes]; keep_prob < 1 adds
     dropout. (transfer_mnist.py keeps conv1 and conv2, trained, for another task.)"""
@@ -75,12 +95,14 @@ def inference(x, keep_prob=1.0, num_classes=NUM_CLASSES):
         return tf.matmul(h_fc1_drop, W_fc2) + b_fc2
 
 
+# %%
 def loss(logits, labels):
     """Mean cross-entropy, computed from the logits: log(softmax) itself can reach log(0)."""
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+# %%
 def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     """Returns (train_step, learning_rate): one Adam step, counted in global_step.
     (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)
@@ -97,6 +119,15 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
+# %% [markdown]
+# ## Turned and shifted digits
+# Each training image is turned by up to 10 degrees and moved by up to a pixel, at random,
+# every time it is drawn (`feed` below). The network never sees the same picture twice, so it
+# cannot memorise them, and it learns that a digit leaning as people's do is still that digit:
+# the test error falls from 0.85% to 0.72% (seeds 0-2, docs/lessons.md), and photographed
+# digits read better.
+
+# %%
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: placeholders, inference, loss, training, evaluation.
     Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
@@ -118,10 +149,12 @@ def model(args, total_steps, wrap_optimizer=None):
                  Classifier(x, y_, logits, correct_count), feed)
 
 
+# %%
 def build_parser():
     # Steps of 50, as the tutorial's: for 2 epochs, twice as many steps as batches of 100
     # give, which the short schedule needs more than the larger batches' speed.
-    parser = flags.make_parser(__file__, __doc__, epochs=2, batch_size=50, learning_rate=1e-3)
+    parser = flags.make_parser("cnn_mnist.py", __doc__, epochs=2, batch_size=50,
+                               learning_rate=1e-3)
     parser.add_argument("--keep-prob", type=flags.probability, default=0.5,
                         help="dropout: probability of keeping each fc1 unit while training")
     parser.add_argument("--max-shift", type=augment.pixel_shift, default=1,
@@ -133,6 +166,13 @@ def build_parser():
     return parser
 
 
+# %% [markdown]
+# ## The graph, then the session
+# Built once, the graph is run by a `Session` one mini-batch at a time, fed with `feed_dict`.
+# The loop says when it logs, validates and saves; `Run` keeps the run directory, the
+# checkpoints and TensorBoard's log.
+
+# %%
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
@@ -162,5 +202,6 @@ def main(argv=None):
     return metrics
 
 
+# %%
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "cnn_mnist.py")

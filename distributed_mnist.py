@@ -137,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "distributed_mnist.py")

@@ -303,4 +303,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0], trains=False)
+    run_main(main, "draw.py", trains=False)

@@ -10,8 +10,6 @@ Three cases, each a lesson:
 """
 import argparse
 import os
-import sys
-
 import numpy as np
 
 from tfmnist import flags, pictures, rundirs
@@ -139,7 +137,8 @@ def main(argv=None):
                    if final > path[0, 2] else "cost %.4f" % final)
         print("from a=%g, b=%g: after %d steps of %g, a=%.4f b=%.4f, %s" % (
             start[0], start[1], len(path) - 1, learning_rate, a, b, verdict))
-    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
+    run_dir = args.run_dir or rundirs.new_numbered(
+        rundirs.script_runs("gradient_descent_demo.py"))
     finite = np.concatenate([path[np.isfinite(path).all(axis=1)] for path in paths])
     a_range, b_range = (_around([*finite[:, i], case["true"][i]]) for i in (0, 1))
     picture = pictures.descent(
@@ -172,4 +171,4 @@ def _fitted(case, x_data, path):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0], trains=False)
+    run_main(main, "gradient_descent_demo.py", trains=False)

@@ -9,8 +9,6 @@ write in TF2 style. The same network, the same batches, the same optimizer:
     python mlp_mnist.py --loss mse      # squared error and plain gradient descent
 """
 import argparse
-import sys
-
 import numpy as np
 
 from tfmnist import flags
@@ -28,6 +26,7 @@ MODEL_FLAGS = ("hidden", "activation", "batch_norm")  # the flags that shape inf
 ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 
+# %%
 def sizes(text):
     """An argparse type for --hidden: comma-separated layer sizes, such as 256,128."""
     try:
@@ -39,6 +38,15 @@ def sizes(text):
     return values
 
 
+# %% [markdown]
+# ## Hidden layers
+# A multi-layer perceptron puts layers of units between the pixels and the logits: each unit
+# computes a weighted sum of the layer below and passes it through a ReLU, max(0, z). Without
+# that bend, two layers would collapse into one linear map; with it, the network can carve the
+# space of images into regions. Weights start random (variance 2 / fan-in, He's rule for ReLU),
+# so that the units differ and the activations keep their scale from layer to layer.
+
+# %%
 def parameters(hidden_sizes=(256, 128), init_stddev=0.0, batch_norm=False):
     """Creates the network's variables: a dict per layer.
 
@@ -68,6 +76,7 @@ def parameters(hidden_sizes=(256, 128), init_stddev=0.0, batch_norm=False):
     return layers
 
 
+# %%
 def batch_normalization(z, layer, is_training):
     """Normalizes the pre-activations z [batch, units], then scales by gamma and adds beta.
 
@@ -92,6 +101,14 @@ def batch_normalization(z, layer, is_training):
                                      scale=layer["gamma"], variance_epsilon=BATCH_NORM_EPSILON)
 
 
+# %% [markdown]
+# ## Dropout
+# While training, dropout keeps each hidden unit's output with probability `keep_prob` (and
+# scales it by 1 / keep_prob) and sets it to zero otherwise: no unit can rely on one other
+# being there, so the network learns redundant features, and overfits the 55,000 images less.
+# At test time every unit is kept.
+
+# %%
 def forward(layers, x, keep_prob=1.0, is_training=False, activation="relu"):
     """The network on images x [batch, 784]: returns (logits, the pre-activations of each
     hidden layer, as they enter the activation function)."""
@@ -105,12 +122,14 @@ def forward(layers, x, keep_prob=1.0, is_training=False, activation="relu"):
     return tf.matmul(h, layers[-1]["weights"]) + layers[-1]["biases"], pre_activations
 
 
+# %%
 def inference(x, hidden=(256, 128), activation="relu", batch_norm=False):
     """The model as a run's MODEL_FLAGS shape it, images [batch, 784] -> logits, evaluating:
     what --eval-only, classify.py and draw.py rebuild."""
     return forward(parameters(hidden, batch_norm=batch_norm), x, activation=activation)[0]
 
 
+# %%
 def loss(logits, labels, kind="xent"):
     """xent: the mean cross-entropy, from the logits (log(softmax) itself can reach log(0)).
     mse: the mean squared error between the softmax and the one-hot labels, as the TF2
@@ -122,6 +141,13 @@ def loss(logits, labels, kind="xent"):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+# %% [markdown]
+# ## Adam
+# Adam scales each weight's step by a running estimate of its gradient's size, so that rarely
+# moved weights and busy ones learn at a similar pace; it needs far less tuning of the rate
+# than plain gradient descent for a network of this depth.
+
+# %%
 def optimizer_of(kind, learning_rate):
     """Adam for xent; for mse, plain gradient descent, as the TF2 tutorials train it."""
     if kind == "mse":
@@ -129,6 +155,7 @@ def optimizer_of(kind, learning_rate):
     return tf.train.AdamOptimizer(learning_rate)
 
 
+# %%
 def learning_rate_of(args, global_step, total_steps):
     """--learning-rate (by default, the one chosen for --loss), falling linearly to zero."""
     initial = args.learning_rate or DEFAULT_LEARNING_RATES[args.loss]
@@ -136,6 +163,7 @@ def learning_rate_of(args, global_step, total_steps):
                                      power=1.0)
 
 
+# %%
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: placeholders, the network, its loss and optimizer, and
     evaluation. Returns a Model; feed(batch_xs, batch_ys, step) is a step's feed_dict."""
@@ -162,8 +190,9 @@ def model(args, total_steps, wrap_optimizer=None):
                                                         is_training: True})
 
 
+# %%
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__, epochs=20, batch_size=100,
+    parser = flags.make_parser("mlp_mnist.py", __doc__, epochs=20, batch_size=100,
                                learning_rate=None, model_flags=MODEL_FLAGS)
     parser.add_argument("--hidden", type=sizes, default=(256, 128),
                         help="the hidden layers' sizes, comma-separated")
@@ -183,6 +212,13 @@ def build_parser():
     return parser
 
 
+# %% [markdown]
+# ## The loop
+# The same loop as every lesson's: the graph is built once, then a `Session` runs a training
+# step per mini-batch, fed with `feed_dict` (here with the dropout's `keep_prob`). `--eager`
+# trains the same network in TensorFlow 2's eager style (`train_eager` below).
+
+# %%
 def main(argv=None):
     """Trains and evaluates; returns the figures (test_accuracy, ...) as a dict."""
     parser = build_parser()
@@ -219,6 +255,7 @@ def main(argv=None):
     return metrics
 
 
+# %%
 def initial_values(args):
     """The variables graph mode makes from --seed, as [{key: (name, initial value,
     trainable)}] per layer, so that eager mode starts from the same weights, by the same
@@ -233,6 +270,7 @@ def initial_values(args):
                  for key, variable in layer.items()} for index, layer in enumerate(layers)]
 
 
+# %%
 def train_eager(args, mnist):
     """The same network and loop in TensorFlow 2's style: no placeholders, no Session.
 
@@ -286,6 +324,7 @@ def train_eager(args, mnist):
     return metrics
 
 
+# %%
 class EagerSession:
     """What the training harness asks of a Session, in eager mode: a value is read, as
     tensor.numpy(), and there is no graph to show in TensorBoard."""
@@ -295,6 +334,7 @@ class EagerSession:
         return (value() if callable(value) else value).numpy()  # a decaying rate is a function
 
 
+# %%
 class EagerClassifier(Classifier):
     """The accuracy of a function from images to logits, in batches, without placeholders."""
 
@@ -310,5 +350,6 @@ class EagerClassifier(Classifier):
         return list(candidates)  # eager mode saves no optimizer state
 
 
+# %%
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "mlp_mnist.py")

@@ -9,8 +9,6 @@ images are moved by up to 2 pixels each way, at random (tfmnist/augment.py): it 
 
     python rnn_mnist.py [--epochs 10] [--help]
 """
-import sys
-
 import numpy as np
 
 from tfmnist import augment, flags
@@ -28,15 +26,34 @@ IMAGES_PER_CHAIN = 64  # see inference(); measured fastest on 2 cores at batches
 FORGET_BIAS = 1.0  # starts the forget gate near 1: remember by default, early in training
 
 
+# %% [markdown]
+# ## Reading rows
+# A recurrent network reads a sequence one element at a time, carrying a state from one step
+# to the next. Here an image is a sequence of 28 rows of 28 pixels: after the last row, the
+# state has seen the whole digit, and a linear layer reads the answer from it.
+
+# %%
 def weight_variable(shape, name="weights"):
     """Glorot-uniform weights, which keep the variance of sums of inputs near 1."""
     return tf.Variable(tf.glorot_uniform_initializer()(shape), name=name)
 
 
+# %%
 def bias_variable(shape):
     return tf.Variable(tf.zeros(shape), name="biases")
 
 
+# %% [markdown]
+# ## The LSTM's gates
+# A plain recurrent cell forgets what it saw many steps ago: its gradient shrinks at every
+# step back. An LSTM keeps a separate cell state `c` that changes only by what its gates let
+# through. From the row and the previous output, it computes four things: the input gate `i`
+# (how much of the new candidate `g` to write), the forget gate `f` (how much of the old cell
+# to keep), the output gate `o` (how much of the cell to show as `h`), and `g` itself. The
+# cell state is then `f * c + i * g`: when `f` is near 1, what the top rows showed survives to
+# the last row.
+
+# %%
 def lstm_cell(x_gates, h, c, W_h):
     """One LSTM step; returns the new hidden state h and cell state c.
 
@@ -60,12 +77,14 @@ def lstm_cell(x_gates, h, c, W_h):
     return h, c
 
 
+# %%
 def chains_for(batch_size):
     """How many chains inference() reads a training batch of batch_size in: one per
     IMAGES_PER_CHAIN images."""
     return max(1, round(batch_size / IMAGES_PER_CHAIN))
 
 
+# %%
 def inference(x, chains=1):
     """The model: images [batch, 784] -> logits [batch, 10].
 
@@ -113,12 +132,19 @@ def inference(x, chains=1):
         return tf.matmul(h, W_out) + b_out
 
 
+# %%
 def loss(logits, labels):
     """Mean cross-entropy, computed from the logits: log(softmax) itself can reach log(0)."""
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+# %% [markdown]
+# ## Clipping
+# A recurrent network's gradient can jump now and then by orders of magnitude; clipping its
+# global norm keeps one such batch from throwing the weights far away.
+
+# %%
 def training(loss_op, initial_learning_rate, total_steps, clip_norm, wrap_optimizer=None):
     """Returns (train_step, learning_rate): one Adam step on clipped gradients.
     (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)
@@ -138,6 +164,7 @@ def training(loss_op, initial_learning_rate, total_steps, clip_norm, wrap_optimi
     return train_step, learning_rate
 
 
+# %%
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: placeholders, inference, loss, training, evaluation.
     Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
@@ -157,8 +184,10 @@ def model(args, total_steps, wrap_optimizer=None):
                  Classifier(x, y_, logits, correct_count), feed)
 
 
+# %%
 def build_parser():
-    parser = flags.make_parser(__file__, __doc__, epochs=10, batch_size=256, learning_rate=3e-3)
+    parser = flags.make_parser("rnn_mnist.py", __doc__, epochs=10, batch_size=256,
+                               learning_rate=3e-3)
     parser.add_argument("--clip-norm", type=flags.positive_float, default=5.0,
                         help="gradients are scaled down to this global norm when above it")
     parser.add_argument("--max-shift", type=augment.pixel_shift, default=2,
@@ -167,6 +196,7 @@ def build_parser():
     return parser
 
 
+# %%
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
@@ -196,5 +226,6 @@ def main(argv=None):
     return metrics
 
 
+# %%
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "rnn_mnist.py")

@@ -6,8 +6,6 @@ About 92.5% test accuracy in about ten seconds.
 
     python softmax_mnist.py [--epochs 10] [--learning-rate 1.0] [--help]
 """
-import sys
-
 from tfmnist import flags
 from tfmnist.command_line import run_main
 from tfmnist.evaluation import Classifier, Model, evaluation
@@ -18,6 +16,15 @@ IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
 
 
+# %% [markdown]
+# ## The model
+# Softmax regression gives each digit k a score, a weighted sum of the 784 pixels plus a bias:
+# the logits, `xW + b`. The softmax turns the ten scores into probabilities,
+# p_k = exp(logit_k) / (exp(logit_0) + ... + exp(logit_9)). Each column of W is a 28x28
+# template of one digit: pixels that speak for it get positive weights, pixels that speak
+# against it negative ones (the last picture below shows the ten).
+
+# %%
 def inference(x):
     """The model: logits = xW + b (the softmax itself is folded into the loss)."""
     with tf.name_scope("softmax_linear"):
@@ -27,6 +34,15 @@ def inference(x):
         return tf.matmul(x, W) + b
 
 
+# %% [markdown]
+# ## The loss
+# Cross-entropy: minus the log of the probability the model gives the right digit, averaged
+# over the batch. Written as the tutorial first wrote it, `-sum(y * log(softmax(logits)))`, it
+# takes log(0) = -inf as soon as a probability rounds to zero, and the loss becomes NaN. The
+# op used here computes the same value from the logits directly (log-sum-exp), where nothing
+# rounds to zero.
+
+# %%
 def loss(logits, labels):
     """Mean cross-entropy between softmax(logits) and the labels."""
     # The tutorial's -reduce_sum(y_ * tf.log(tf.nn.softmax(logits))) takes log(0) = -inf once
@@ -35,6 +51,13 @@ def loss(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+# %% [markdown]
+# ## Training
+# Gradient descent moves every weight a small step against its gradient, one mini-batch of 100
+# images at a time. `global_step` counts the steps, and the learning rate falls with it, from
+# 1.0 to zero: big steps first, then small ones that let the weights settle.
+
+# %%
 def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     """Returns (train_step, learning_rate): one gradient-descent step, counted in global_step.
     (wrap_optimizer: distributed_mnist.py's, for --sync-replicas; none here.)
@@ -51,6 +74,7 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
     return optimizer.minimize(loss_op, global_step=global_step), learning_rate
 
 
+# %%
 def model(args, total_steps, wrap_optimizer=None):
     """The graph of a training step: placeholders, inference, loss, training, evaluation.
     Returns a Model; its feed(batch_xs, batch_ys, step) is a training step's feed_dict."""
@@ -66,11 +90,20 @@ def model(args, total_steps, wrap_optimizer=None):
                  feed=lambda batch_xs, batch_ys, step: {x: batch_xs, y_: batch_ys})
 
 
+# %%
 def build_parser():
-    return flags.make_parser(__file__, __doc__, epochs=10, batch_size=100, learning_rate=1.0,
-                             log_every=500)
+    return flags.make_parser("softmax_mnist.py", __doc__, epochs=10, batch_size=100,
+                             learning_rate=1.0, log_every=500)
 
 
+# %% [markdown]
+# ## The graph, then the session
+# The graph is built once: placeholders for a batch of images and labels, the model, its loss
+# and a training step. Then a `Session` runs the training step once per mini-batch, fed with
+# `feed_dict`. The loop says *when* it logs, validates and saves; `Run` (in `tfmnist/`) keeps
+# the bookkeeping: the run directory, checkpoints, the progress lines and TensorBoard's log.
+
+# %%
 def main(argv=None):
     """Trains and evaluates; returns the metrics (test_accuracy, ...) as a dict."""
     args = flags.parse_args(build_parser(), argv)
@@ -100,5 +133,6 @@ def main(argv=None):
     return metrics
 
 
+# %%
 if __name__ == "__main__":
-    run_main(main, sys.argv[0])
+    run_main(main, "softmax_mnist.py")

@@ -10,8 +10,6 @@ source run's checkpoint and left out of the optimizer's var_list, so no step cha
 """
 import argparse
 import os
-import sys
-
 import numpy as np
 
 import cnn_mnist
@@ -160,7 +158,7 @@ def main(argv=None):
             raise UsageError("there are no %s: the transfer needs them" % what)
     # A new or empty directory, locked, as every training script asks: never another run's.
     created = args.run_dir is None
-    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs(__file__))
+    run_dir = args.run_dir or rundirs.new_numbered(rundirs.script_runs("transfer_mnist.py"))
     lock = rundirs.claim(run_dir, fresh=True, created=created)
     try:
         rows, picture = transfer(args, source_train, source_test, target_train, target_test,
@@ -173,4 +171,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0], trains=False)
+    run_main(main, "transfer_mnist.py", trains=False)

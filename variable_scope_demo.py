@@ -16,8 +16,6 @@ The scopes, in short (tests/test_variable_scopes.py pins each):
   before, the same object; asking for one that was never made is an error.
 """
 import argparse
-import sys
-
 import input_data
 import rnn_mnist
 from tfmnist import flags
@@ -131,4 +129,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_main(main, sys.argv[0], trains=False)
+    run_main(main, "variable_scope_demo.py", trains=False)

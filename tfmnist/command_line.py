@@ -1,5 +1,6 @@
 """The programs as commands: a bad flag, file or checkpoint is one line on stderr and exit 2;
 Ctrl-C (or SIGTERM, SIGHUP) is one line that says what was kept, and exit 130."""
+import functools
 import os
 import signal
 import sys
@@ -17,17 +18,23 @@ def interrupt(signum, frame):
 
 
 def run_main(main, script, trains=True):
-    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2.
+    """Runs main() as a command: a bad flag, file or checkpoint gives one line and exit 2; a
+    main that returns a number (classify.py's) exits with it.
 
-    trains: the command trains, so an interruption says what happened to its checkpoints
-    (the training harness tells, on the KeyboardInterrupt, which checkpoint it left).
+    script: the program's file name; trains: the command trains, so an interruption says
+    what happened to its checkpoints (the harness tells, on the KeyboardInterrupt, which
+    checkpoint it left).
     """
     prog = os.path.basename(script)
+    if "__file__" not in getattr(main, "__globals__", {"__file__": script}):
+        # Pasted whole into a notebook cell, a program has no file, and the kernel's command
+        # line (-f kernel.json) is not its own: it runs with its defaults, as `python SCRIPT`.
+        main = functools.partial(main, [])
     # kill, `timeout` and a closed terminal stop a program as cleanly as Ctrl-C does.
     previous = {number: signal.signal(number, interrupt)
                 for number in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        main()
+        status = main()
     except (input_data.DataError, UsageError) as e:
         print("%s: error: %s" % (prog, e), file=sys.stderr)
         sys.exit(2)
@@ -45,3 +52,5 @@ def run_main(main, script, trains=True):
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    if type(status) is int:  # not a lesson's dict of figures
+        sys.exit(status)

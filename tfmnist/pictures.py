@@ -85,6 +85,36 @@ def image_rows(rows, labels, title):
     return png_of(figure)
 
 
+def image_grid(images, title, captions=None, columns=8, signed=False):
+    """Square images [n, height, width] in rows of `columns`, each over its caption: grey
+    from 0 (black) to 1, or (signed: weights) blue below zero and red above, on one scale."""
+    images = np.asarray(images)
+    rows = max(1, -(-len(images) // columns))
+    figure = Figure(figsize=(columns * 1.1, rows * (1.3 if captions else 1.1) + 0.5))
+    limit = float(np.abs(images).max()) if images.size else 1.0
+    for index, image in enumerate(images):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        axes.imshow(image, cmap="RdBu_r" if signed else "gray",
+                    vmin=-limit if signed else 0, vmax=limit if signed else 1)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        if captions:
+            axes.set_xlabel(captions[index], fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return png_of(figure)
+
+
+def misclassified(images, labels, logits, count=24):
+    """The first `count` test digits whose top logit is not their label, each captioned
+    with the answer and the label."""
+    answers = np.argmax(logits, axis=1)
+    wrong = np.flatnonzero(answers != labels)[:count]
+    return image_grid(np.reshape(images[wrong], (-1, 28, 28)), "the first %d of the %d test "
+                      "digits the model misreads" % (len(wrong), np.sum(answers != labels)),
+                      ["%d, not %d" % (answers[i], labels[i]) for i in wrong])
+
+
 def scatter_by_label(points, labels, title, x_label, y_label):
     """Points [n, 2] coloured by their digit label 0-9."""
     figure = Figure(figsize=(7, 6))
