@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 import mlp_mnist
-from tfmnist import checkpoints, flags, pictures, rundirs
+from tfmnist import flags, pictures, restoring, rundirs
 from tfmnist.command_line import run_main
 from tfmnist.tf1 import tf
 
@@ -27,7 +27,7 @@ def pre_activations(run_dir, images, args):
         layers = mlp_mnist.parameters(args.hidden, args.init_stddev, args.batch_norm)
         _, values = mlp_mnist.forward(layers, x, activation=args.activation)
         with tf.Session() as sess:
-            checkpoints.restore(sess, tf.train.Saver(), run_dir, tf.global_variables())
+            restoring.restore(sess, tf.train.Saver(), run_dir, tf.global_variables())
             return sess.run(values, feed_dict={x: images})
 
 

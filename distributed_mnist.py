@@ -20,7 +20,7 @@ or with the cluster in TF_CONFIG; `python cluster.py cnn` starts a cluster on th
 import argparse
 import sys
 
-from tfmnist import distributed, flags, lessons
+from tfmnist import distributed, flags, lessons, restoring
 from tfmnist.command_line import run_main
 from tfmnist.tf1 import tf
 
@@ -54,7 +54,7 @@ def parse_args(argv):
     args = flags.parse_args(parser, argv, adopt=False)
     task = distributed.task_of(args)
     if task.is_chief and args.resume:  # the run is on the chief's machine
-        flags.adopt_run_flags(parser, argv, args, task.replicas)
+        restoring.adopt_run_flags(parser, argv, args, task.replicas)
     if getattr(args, "eager", False):
         parser.error("--eager trains on this machine only: a cluster runs TF1's graphs")
     args.seed = distributed.worker_seed(args.seed, task.index)

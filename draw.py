@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from tfmnist import classifiers, flags, lessons, rundirs
+from tfmnist import classifiers, flags, lessons, restoring, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import to_mnist
@@ -58,7 +58,7 @@ def load_models(run_dirs=None):
     loaded, missing = {}, {}
     for name in lessons.CLASSIFIERS:
         script = lessons.LESSONS[name]
-        run_dir = (run_dirs or {}).get(name) or rundirs.newest(rundirs.script_runs(script),
+        run_dir = (run_dirs or {}).get(name) or restoring.newest(rundirs.script_runs(script),
                                                                  with_checkpoint=True)
         try:
             if run_dir is not None:

@@ -14,7 +14,7 @@ import numpy as np
 
 import cnn_mnist
 import input_data
-from tfmnist import checkpoints, flags, pictures, rundirs
+from tfmnist import flags, pictures, restoring, rundirs
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.evaluation import Classifier, evaluation
 from tfmnist.tf1 import tf
@@ -69,7 +69,7 @@ def train(data, test, steps, args, frozen_from=None, num_classes=len(TARGET_CLAS
         with tf.Session(config=flags.session_config(args)) as sess:
             sess.run(tf.global_variables_initializer())
             if frozen_from is not None:
-                checkpoints.restore(sess, tf.train.Saver(conv_variables), frozen_from,
+                restoring.restore(sess, tf.train.Saver(conv_variables), frozen_from,
                                     conv_variables)
             for _ in range(steps):
                 batch_xs, batch_ys = data.next_batch(min(args.batch_size, data.num_examples))

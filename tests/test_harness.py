@@ -1,5 +1,6 @@
 """The shared harness's contracts: a model served as its run trained it, a run that writes
 nothing, the loop's schedule, and no process-wide change at import."""
+import json
 import os
 import subprocess
 import sys
@@ -144,3 +145,42 @@ def test_a_run_quiets_the_log_writer_thread_only_while_it_runs(shared_tiny_dir, 
     softmax_mnist.main(tiny_flags(shared_tiny_dir, tmp_path, "--steps", "3"))
     assert len(during) == 3 and all(h is not hook for h in during)
     assert threading.excepthook is hook
+
+
+@pytest.mark.slow  # a fresh Python, to see what a lesson loads
+def test_a_new_run_loads_neither_the_serving_code_nor_the_reading_back(shared_tiny_dir,
+                                                                        tmp_path):
+    """A lesson trains a new run with the harness alone: no classifiers, SavedModels or
+    photos, and not restoring.py, which --resume and --eval-only load; the project's lines
+    it loads, beyond the lesson and input_data.py, stay under a bound (issue 38: 900)."""
+    script = """if 1:
+        import json, os, sys
+        import softmax_mnist, cnn_mnist, rnn_mnist
+        def weight():
+            files = {m.__file__ for m in list(sys.modules.values())  # the project's own
+                     if os.path.dirname(getattr(m, "__file__", None) or "") == %(repo)r
+                     or (getattr(m, "__name__", "") + ".").startswith("tfmnist.")}
+            return sum(sum(1 for _ in open(f)) for f in files
+                       if os.path.basename(f) not in ("input_data.py", "softmax_mnist.py",
+                                                      "cnn_mnist.py", "rnn_mnist.py"))
+        imported = weight()
+        flags = %(flags)r
+        softmax_mnist.main(flags + ["--run-dir", %(run)r])
+        cnn_mnist.main(flags + ["--no-save"])
+        trained = sorted(m for m in sys.modules if m.startswith("tfmnist"))
+        softmax_mnist.main(flags + ["--run-dir", %(run)r, "--eval-only"])
+        evaluated = sorted(m for m in sys.modules if m.startswith("tfmnist"))
+        print("MODULES", json.dumps([imported, trained, evaluated]))
+    """ % {"repo": REPO_DIR, "run": str(tmp_path / "run"),
+           "flags": ["--data-dir", shared_tiny_dir, "--validation-size", "100",
+                     "--batch-size", "50", "--steps", "3", "--log-every", "1000"]}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_DIR, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("MODULES ")]
+    imported, trained, evaluated = json.loads(line[len("MODULES "):])
+    for module in ("tfmnist.classifiers", "tfmnist.export", "tfmnist.photos",
+                   "tfmnist.restoring", "tfmnist.distributed"):
+        assert module not in trained
+    assert "tfmnist.restoring" in evaluated
+    assert imported <= 1150  # today's 1,142 lines (cnn_mnist, rnn_mnist): no growth

@@ -10,7 +10,7 @@ import autoencoder_mnist
 import batch_norm_demo
 import input_data
 import mlp_mnist
-from tfmnist import checkpoints, classifiers
+from tfmnist import classifiers, restoring
 from tfmnist.command_line import UsageError
 from tfmnist.classifiers import Predictor
 from tfmnist.tf1 import tf
@@ -73,7 +73,7 @@ def _trained_batch_norm_graph(shared_tiny_dir, run_dir):
         layers = mlp_mnist.parameters(batch_norm=True)
         logits, _ = mlp_mnist.forward(layers, x, is_training=is_training)
         sess = tf.Session(graph=graph)
-        checkpoints.restore(sess, tf.train.Saver(), str(run_dir), tf.global_variables())
+        restoring.restore(sess, tf.train.Saver(), str(run_dir), tf.global_variables())
     return x, is_training, layers, logits, sess
 
 

@@ -1,8 +1,8 @@
 """The code the programs share: for training, tf1 (TensorFlow's TF1 API, loaded once), flags,
-training (Run: the bookkeeping around a loop), evaluation, checkpoints, rundirs, command_line,
-augment, pictures, lessons (the registry) and distributed (a task of a cluster); for reading
-your own digits, classifiers (the one loader of a trained model), export (SavedModels) and the
-photos package.
+training (Run: the bookkeeping around a loop), evaluation, checkpoints, rundirs, restoring (a
+run read back: --resume, --eval-only), command_line, augment, pictures, lessons (the
+registry) and distributed (a task of a cluster); for reading your own digits, classifiers
+(the one loader of a trained model), export (SavedModels) and the photos package.
 
 Imported by one of the project's own programs (`python cnn_mnist.py`), it makes Ctrl-C (or
 SIGTERM, SIGHUP) in the seconds while NumPy and TensorFlow load one line and exit 130, as it

@@ -1,5 +1,5 @@
-"""Checkpoints: saving the last few whole, finding the last one, and restoring it only into the
-model that wrote it.
+"""Checkpoints: the last few saved whole (restoring.py finds the last one and restores it
+only into the model that wrote it).
 
 TensorFlow's Saver writes a checkpoint's data, then replaces the `checkpoint` index in one
 atomic rename: a save interrupted at any moment leaves the index naming the previous,
@@ -20,32 +20,20 @@ PREFIX = "model.ckpt"
 
 class RunCheckpoints:
     """A run's checkpoints: its variables (default: the graph's) and step counter (default:
-    the global step), saved whole and restored."""
+    the global step), saved whole (restoring.restore_run restores them)."""
 
     def __init__(self, variables=None, global_step=None):
         self.global_step = (tf.train.get_or_create_global_step() if global_step is None
                             else global_step)
         self.variables = tf.global_variables() if variables is None else variables
-        self._saver = make_saver(self.variables)
+        self.saver = make_saver(self.variables)
 
     def step(self, sess):
         return int(sess.run(self.global_step))
 
-    def restore(self, sess, run_dir, evaluator=None):
-        """Restores run_dir's last checkpoint; returns its path. All of it to resume; with
-        the evaluator (to evaluate), the variables of its output and the step: not the
-        optimizer's (an eager run saved none)."""
-        variables, saver = self.variables, self._saver
-        if evaluator is not None:
-            variables = evaluator.variables(self.variables)
-            if self.global_step not in variables:
-                variables.append(self.global_step)
-            saver = make_saver(variables)
-        return restore(sess, saver, run_dir, variables)
-
     def save(self, sess, run_dir, step, had_one):
         """Writes the checkpoint of `step` (see save()); had_one: one is there already."""
-        return save(sess, self._saver, run_dir, step, had_one)
+        return save(sess, self.saver, run_dir, step, had_one)
 
     def check_free_space(self, run_dir):
         check_free_space(run_dir, self.variables)
@@ -88,72 +76,6 @@ def saved(run_dir):
         if match:
             found.append((int(match.group(1)), index_file[:-len(".index")]))
     return sorted(found)
-
-
-def latest(run_dir):
-    """The prefix of the checkpoint that run_dir's `checkpoint` index names, checked whole;
-    else a UsageError naming the file: there is none, the index is damaged, or the
-    checkpoint's files are incomplete."""
-    index = os.path.join(run_dir, "checkpoint")
-    found = saved(run_dir)
-    hint = "; the newest checkpoint there is %s" % found[-1][1] if found else ""
-    if not os.path.isdir(run_dir):
-        raise UsageError("no run in %s: the directory does not exist" % run_dir)
-    if not os.path.exists(index):
-        if found:
-            raise UsageError("%s is missing: it names the checkpoint to restore%s" % (index, hint))
-        if os.path.exists(os.path.join(run_dir, rundirs.METRICS_FILE)):
-            raise UsageError("no checkpoint in %s: the run there finished (%s), but its "
-                             "checkpoint files have been removed" % (run_dir,
-                                                                     rundirs.METRICS_FILE))
-        if os.path.exists(os.path.join(run_dir, rundirs.CONFIG_FILE)):
-            raise UsageError("no checkpoint in %s: the run there stopped before its first "
-                             "checkpoint (one is saved at the end of every epoch); start a new "
-                             "run" % run_dir)
-        raise UsageError("no checkpoint in %s%s: train first (without --resume or "
-                         "--eval-only), or point --run-dir at a run that has one"
-                         % (run_dir, rundirs.describe(run_dir)))
-    try:
-        rundirs.read_small_file(index)  # not a pipe, a device or a giant: TensorFlow would wait
-        state = tf.train.get_checkpoint_state(run_dir)
-    except OSError as e:
-        raise UsageError("cannot read %s: %s" % (index, e.strerror or e))
-    except (ValueError, tf.errors.OpError):
-        state = None
-    if state is None:
-        raise UsageError("%s is damaged: it names no checkpoint%s" % (index, hint))
-    path = state.model_checkpoint_path
-    if not os.path.isfile(path + ".index"):
-        raise UsageError("%s names %s, whose file %s.index is missing%s"
-                         % (index, os.path.basename(path), path, hint))
-    data_files = glob.glob(glob.escape(path) + ".data-*")
-    if not data_files or not all(os.path.isfile(name) for name in data_files):
-        raise UsageError("checkpoint %s is incomplete: its data file %s.data-00000-of-00001 is "
-                         "missing" % (path, path))
-    return path
-
-
-def restore(sess, saver, run_dir, variables):
-    """Restores the last checkpoint in run_dir into sess, after checking that it holds each
-    of `variables` with the same shape; returns its path."""
-    path = latest(run_dir)
-    try:
-        saved_shapes = dict(tf.train.list_variables(path))
-    except (tf.errors.OpError, ValueError) as e:
-        raise UsageError("cannot read checkpoint %s: %s" % (path, error_reason(e)))
-    for variable in variables:
-        name, shape = variable.name.split(":")[0], variable.shape.as_list()
-        if name not in saved_shapes:
-            raise UsageError("checkpoint %s does not fit this model: it has no variable %s "
-                             "(was it written by another script?)" % (path, name))
-        if saved_shapes[name] != shape:
-            raise UsageError("checkpoint %s does not fit this model: %s is %s there, %s here"
-                             % (path, name, saved_shapes[name], shape))
-    try:
-        saver.restore(sess, path)
-    except tf.errors.OpError as e:
-        raise UsageError("cannot restore checkpoint %s: %s" % (path, error_reason(e)))
-    return path
 
 
 def check_free_space(run_dir, variables):

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from tfmnist import checkpoints, export, lessons, rundirs
+from tfmnist import export, lessons, restoring, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.evaluation import in_batches
 from tfmnist.tf1 import error_reason, tf
@@ -31,12 +31,12 @@ def run_dir_of(name, run_dir=None):
     if export.is_saved_model(run_dir):
         return run_dir
     parent = run_dir or rundirs.script_runs(script)
-    found = run_dir if run_dir and rundirs.holds_run(run_dir) else rundirs.newest(
+    found = run_dir if run_dir and rundirs.holds_run(run_dir) else restoring.newest(
         parent, with_checkpoint=True)
     if found is None or not rundirs.holds_run(found):
         raise UsageError("no trained %s model in %s%s: train one first with `python %s.py`"
-                         % (name, parent, rundirs.describe(parent), script))
-    checkpoints.latest(found)  # refuses a missing or damaged one now
+                         % (name, parent, restoring.describe(parent), script))
+    restoring.latest(found)  # refuses a missing or damaged one now
     return found
 
 
@@ -44,7 +44,7 @@ def inference_of(name, run_dir):
     """The function images [batch, 784] -> logits of classifier `name`, with the model flags
     its run in run_dir was trained with."""
     lesson = lessons.lesson(name)
-    config = rundirs.read_config(run_dir)
+    config = restoring.read_config(run_dir)
     model_flags = lesson.build_parser().model_flags
     missing = [flag for flag in model_flags if flag not in config]
     if missing:
@@ -130,7 +130,7 @@ class Predictor:
             predictor.logits_op = inference(predictor.images)
             predictor.probabilities_op = tf.nn.softmax(predictor.logits_op, name="probabilities")
             tf.argmax(predictor.logits_op, axis=1, name="classes")  # for a SavedModel
-            predictor.checkpoint = checkpoints.restore(predictor.session, tf.train.Saver(),
+            predictor.checkpoint = restoring.restore(predictor.session, tf.train.Saver(),
                                                        run_dir, tf.global_variables())
         if finalize:
             predictor.graph.finalize()

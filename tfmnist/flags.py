@@ -7,12 +7,10 @@ the number of steps, the session's threads; and the flags a run remembers (confi
     mnist = flags.load_data(args)
 """
 import argparse
-import json
 import math
 import os
 
 import input_data
-from tfmnist import rundirs
 from tfmnist.command_line import UsageError
 
 MAX_STEPS = 10 ** 9  # more training steps than anyone can wait for: a typo
@@ -112,7 +110,7 @@ def make_parser(script, doc, epochs, batch_size, learning_rate, log_every=100,
 
 def parse_args(parser, argv=None, adopt=True, replicas=1):
     """parser.parse_args(argv), with the checks no single flag can make; with --resume or
-    --eval-only (and adopt), the run's own flags (see adopt_run_flags)."""
+    --eval-only (and adopt), the run's own flags (see restoring.adopt_run_flags)."""
     args = parser.parse_args(argv)
     if args.resume and args.eval_only:
         parser.error("--resume and --eval-only cannot be used together")
@@ -121,60 +119,10 @@ def parse_args(parser, argv=None, adopt=True, replicas=1):
         parser.error("--no-save writes no run: it cannot be used with --resume, --eval-only, "
                      "--run-dir or --export")
     if adopt and (args.resume or args.eval_only):
-        adopt_run_flags(parser, argv, args, replicas)
+        from tfmnist import restoring  # a run read back: only then
+
+        restoring.adopt_run_flags(parser, argv, args, replicas)
     return args
-
-
-_UNSET = object()  # a flag's value before the command line sets it
-
-
-def adopt_run_flags(parser, argv, args, replicas=1):
-    """A run remembers what it was: --resume takes every flag of its schedule, --eval-only
-    those of its model, from its config.json where the command line does not give them, and
-    one given with another value is refused (replicas: the batches a step trains here)."""
-    args.run_dir, _ = rundirs.find_run_dir(args)
-    if not os.path.exists(os.path.join(args.run_dir, "checkpoint")):
-        return  # restoring the checkpoint names what is missing
-    names = ([name for name in vars(args) if name not in RUN_FLAGS] if args.resume
-             else list(parser.model_flags))
-    if not names:
-        return  # evaluating a model that no flag shapes: the checkpoint is enough
-    saved = rundirs.read_config(args.run_dir)
-    missing = [name for name in names + ["replicas"] * args.resume if name not in saved]
-    if missing:
-        raise UsageError("%s was trained by an older version of %s.py (its %s has no %r): "
-                         "train it again" % (args.run_dir, args.script, rundirs.CONFIG_FILE,
-                                             missing[0]))
-    if args.resume and saved["replicas"] != replicas:
-        raise UsageError("--resume here trains %s, but %s was trained with %s, which its "
-                         "schedule counts; resume it with the same cluster"
-                         % (_batches(replicas), args.run_dir, _batches(saved["replicas"])))
-    given = parser.parse_args(argv, argparse.Namespace(**{name: _UNSET for name in names}))
-    changed = []
-    for name in names:
-        value = tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
-        if getattr(given, name) is _UNSET and (name != "data_dir" or os.path.isdir(value)):
-            setattr(args, name, value)  # (a data directory moved away is named below)
-        elif not _same(name, getattr(args, name), saved[name]):
-            changed.append("--%s %s (was %s)" % (name.replace("_", "-"), getattr(args, name),
-                                                 saved[name]))
-    if changed:
-        raise UsageError("%s with other %s flags than %s was started with: %s; %s" % (
-            "--resume" if args.resume else "--eval-only",
-            "training" if args.resume else "model", args.run_dir, ", ".join(changed),
-            "resume with the same values" if args.resume else "evaluate with the same values"))
-
-
-def _same(name, mine, theirs):
-    mine = json.loads(json.dumps(mine))  # as config.json holds it: a tuple as a list
-    if name == "data_dir" and isinstance(mine, str) and isinstance(theirs, str):
-        return os.path.realpath(mine) == os.path.realpath(theirs)
-    return mine == theirs
-
-
-def _batches(replicas):
-    return ("--sync-replicas on %d workers (%d batches a step)" % (replicas, replicas)
-            if replicas > 1 else "one batch a step")
 
 
 def config_of(args, replicas=1):

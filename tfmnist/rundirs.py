@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 
 from tfmnist.command_line import UsageError
@@ -50,33 +49,16 @@ def numbered_runs(parent):
                   if name.isdigit() and os.path.isdir(os.path.join(parent, name)))
 
 
-def newest(parent, with_checkpoint=False):
-    """The run with the highest number under parent (with_checkpoint: of those that saved a
-    checkpoint), or None."""
-    runs = [path for _, path in numbered_runs(parent)
-            if (os.path.exists(os.path.join(path, "checkpoint")) if with_checkpoint
-                else holds_run(path))]
-    return runs[-1] if runs else None
-
-
 def find_run_dir(args):
-    """(the run directory the flags ask for, whether it was made now): --run-dir, a new
-    numbered one for a new run, or the highest numbered one to resume or evaluate. A
-    --run-dir that holds numbered runs but no run of its own, such as runs/cnn_mnist, stands
-    for its newest."""
-    resuming = args.resume or args.eval_only
+    """(the run directory the flags ask for, whether it was made now): --run-dir, or a new
+    numbered one for a new run; to resume or evaluate, the run restoring.find_run finds."""
+    if args.resume or args.eval_only:
+        from tfmnist import restoring  # a run read back: only then
+
+        return restoring.find_run(args), False
     if args.run_dir:
-        if resuming and not holds_run(args.run_dir):
-            return newest(args.run_dir, with_checkpoint=args.eval_only) or args.run_dir, False
         return args.run_dir, False
-    parent = script_runs(args.script)
-    if not resuming:
-        return new_numbered(parent), True
-    found = newest(parent, with_checkpoint=args.eval_only)
-    if found is None:
-        raise UsageError("no run in %s to %s: train one first with `python %s.py`" % (
-            parent, "resume" if args.resume else "evaluate", args.script))
-    return found, False
+    return new_numbered(script_runs(args.script)), True
 
 
 def open_run(args, config):
@@ -235,40 +217,3 @@ def write_json(run_dir, name, values):
     except OSError as e:
         raise UsageError("cannot write %s: %s" % (path, e.strerror or e))
 
-
-def describe(parent):
-    """Where to look instead, for a message about a directory with no run of its own."""
-    runs = numbered_runs(parent)
-    return " (it holds runs %s: name one, such as --run-dir %s)" % (
-        ", ".join(str(n) for n, _ in runs[-5:]), runs[-1][1]) if runs else ""
-
-
-def read_small_file(path, limit=1 << 20):
-    """The bytes of a regular file of at most `limit` bytes. A pipe, a device, a directory or
-    a larger file is an OSError saying so: never waited on, never read whole."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise OSError("larger than %d bytes" % limit)
-    return data
-
-
-def read_config(run_dir):
-    """The flags a run was started with; a missing or damaged file is a UsageError."""
-    path = os.path.join(run_dir, CONFIG_FILE)
-    try:
-        config = json.loads(read_small_file(path).decode())
-    except FileNotFoundError:
-        raise UsageError("%s is missing: it holds the flags the run was started with" % path)
-    except (OSError, ValueError, RecursionError) as e:
-        reason = "nested too deeply" if isinstance(e, RecursionError) else (
-            getattr(e, "strerror", None) or e)
-        raise UsageError("%s is damaged (%s): it holds the flags the run was started with"
-                         % (path, reason))
-    if not isinstance(config, dict):
-        raise UsageError("%s is damaged (not a JSON object): it holds the flags the run was "
-                         "started with" % path)
-    return config

@@ -55,8 +55,11 @@ class Run:
 
     def restore(self):
         """Restores the run's last checkpoint (to evaluate, only what the output needs)."""
-        self.checkpoint_path = self.checkpoints.restore(
-            self.sess, self.run_dir, self.evaluator if self.args.eval_only else None)
+        from tfmnist import restoring  # a run read back: only then
+
+        self.checkpoint_path = restoring.restore_run(
+            self.sess, self.checkpoints, self.run_dir,
+            self.evaluator if self.args.eval_only else None)
 
     def steps(self):
         """The steps still to train, numbered from 1: those after the restored one."""
