@@ -3,6 +3,7 @@ checked against what the old name gave (its defaults and formulas, read from TF 
 SciPy's and matplotlib's sources). A row without a check here fails the suite."""
 import os
 import re
+import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -189,6 +190,45 @@ def _(now):
     assert len(outputs) == 28 and outputs[-1].shape.as_list() == [2, 32]
 
 
+@tried("rnn.BasicLSTMCell(n)", legacy=True)
+def _(now):
+    assert isinstance(now(n=16), tf.nn.rnn_cell.BasicLSTMCell)
+
+
+@tried("rnn.static_rnn(cell, inputs, dtype=tf.float32)", legacy=True)
+def _(now):
+    inputs = [tf.ones([2, 3])] * 4
+    outputs, state = now(cell=tf.nn.rnn_cell.BasicLSTMCell(16), inputs=inputs)
+    assert len(outputs) == 4 and values(outputs[-1])[0].shape == (2, 16)
+
+
+@tried("tf.contrib.lookup.index_to_string_table_from_tensor(names)")
+def _(now):
+    table = now(names=tf.constant(["zero", "one", "two"]))
+    with tf.Session() as sess:
+        sess.run(tf.tables_initializer())
+        found = sess.run(table.lookup(tf.constant([2, 0, 7], tf.int64)))
+    assert list(found) == [b"two", b"zero", b"UNK"]  # contrib's default_value was "UNK"
+
+
+@tried("from tensorflow.examples.tutorials.mnist import mnist")
+def _(now):
+    with open("mnist.py", "w") as f:  # the tutorial's sibling module, put beside the program
+        f.write("NUM_CLASSES = 10\n")
+    sys.path.insert(0, os.getcwd())
+    try:
+        assert now()["mnist"].NUM_CLASSES == 10
+    finally:
+        sys.path.remove(os.getcwd())
+        sys.modules.pop("mnist", None)
+
+
+@tried("mnist_input_data.read_data_sets(path)")
+def _(now):
+    data = now(path="MNIST_data")
+    assert data.train.num_examples + data.validation.num_examples == 60000
+
+
 @tried("tf.contrib.distributions.Normal(mu, sigma)")
 def _(now):
     normal = now(mu=0.0, sigma=2.0)
@@ -257,6 +297,13 @@ def _(now):
 def _(now):
     resized = now(a=np.full((56, 40), 255, np.uint8), h=28, w=20)
     assert resized.shape == (28, 20) and (resized == 255).all()
+
+
+@tried("255 * label / 9")
+def _(now):
+    label = input_data.load_data()[1][1][0]  # uint8, as TF1's labels were
+    assert label.dtype == np.uint8 and now(label=label) == 255 * int(label) / 9
+    assert now(label=np.uint8(7)) == 255 * 7 / 9  # NumPy 2's 255 * np.uint8(7) wraps to 249
 
 
 @tried("Axes3D(fig)")
