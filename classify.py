@@ -37,8 +37,9 @@ def build_parser():
     parser.add_argument("--model", choices=lessons.CLASSIFIERS, default="cnn",
                         help="which script's model to ask")
     parser.add_argument("--run-dir", default=None,
-                        help="the run that trained the model (default: the newest run with a "
-                             "checkpoint in runs/SCRIPT/), or a SavedModel exported from one")
+                        help="the run that trained the model (default: the newest run in "
+                             "runs/SCRIPT/ that trained the lesson's whole schedule, else the "
+                             "newest with a checkpoint), or a SavedModel exported from one")
     parser.add_argument("--save-input", metavar="DIR", default=None,
                         help="also write what the model saw: each digit's 28x28 image as "
                              "DIR/NAME.1.png, NAME.2.png, ... left to right, and the ink "
@@ -94,17 +95,21 @@ def unlike_digits(strokes, marks):
         return "ink covers %.0f%% of the image: is it a digit on paper?" % (100 * ink.mean())
     if marks > MAX_DIGITS:
         return "%d separate marks: more than a number's digits" % marks
+    if ink[[0, -1]].any() or ink[:, [0, -1]].any():
+        return "ink touches the edge of the image: a digit may be cut off"
     return None
 
 
-def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False):
+def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False,
+             loaded=None):
     """Yields (path, a Reading or the error message) for each image file, in order, as soon
     as it is read: the model is loaded once, and each file's images are let go once it is
     answered, so memory stays that of one file however many are given.
 
     A number written in a row reads as its digits, left to right (one_digit: all the ink is
     one digit). save_input: a directory to write what the model saw to, named by
-    saved_input_files(): each digit's 28x28, and the ink map they were cut from.
+    saved_input_files(): each digit's 28x28, and the ink map they were cut from. loaded:
+    called with the Predictor once it is loaded, before the first image is read.
     """
     paths = list(dict.fromkeys(paths))
     if save_input:
@@ -112,6 +117,8 @@ def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False)
     stems = saved_input_stems(paths) if save_input else {}
     predictor = classifiers.load(model, run_dir)
     try:
+        if loaded:
+            loaded(predictor)
         for path in paths:
             try:
                 prepared = prepare(read_image(path), one_digit)
@@ -146,8 +153,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     stems = saved_input_stems(dict.fromkeys(args.images)) if args.save_input else {}
     all_read = True
+    def say_which_model(predictor):  # on stderr: stdout keeps one line per image
+        print("classify.py: answering with %s" % predictor.description, file=sys.stderr,
+              flush=True)
+
     for path, result in readings(args.images, args.model, args.run_dir, args.save_input,
-                                 args.one_digit):
+                                 args.one_digit, say_which_model):
         if isinstance(result, str):
             print("%s: error: %s" % (path, result), file=sys.stderr, flush=True)
             all_read = False

@@ -51,17 +51,17 @@ def load_model(name, run_dir):
 
 def load_models(run_dirs=None):
     """({name: Model} of every classifier with a trained run, {name: the command that trains
-    it} of the others). run_dirs: {name: run directory} to use instead of the newest.
+    it} of the others). run_dirs: {name: run directory} to use instead of the one
+    classifiers.load chooses (the newest full run).
 
     A run that cannot be loaded (a damaged checkpoint) is said on stderr, and its model is
     left out: the others are still served."""
     loaded, missing = {}, {}
     for name in lessons.CLASSIFIERS:
         script = lessons.LESSONS[name]
-        run_dir = (run_dirs or {}).get(name) or restoring.newest(rundirs.script_runs(script),
-                                                                 with_checkpoint=True)
+        run_dir = (run_dirs or {}).get(name)
         try:
-            if run_dir is not None:
+            if run_dir or restoring.newest(rundirs.script_runs(script), with_checkpoint=True):
                 loaded[name] = load_model(name, run_dir)
                 continue
         except UsageError as e:
@@ -108,6 +108,12 @@ def run_name(run_dir):
     return os.path.basename(run_dir) if inside.startswith(os.pardir) else inside
 
 
+def about(model):
+    """What the page says under a model's name: its run, test figure and whether it is a
+    short run (classifiers.describe), without the machine's own paths."""
+    return model.description.replace(model.run_dir, run_name(model.run_dir)).split(", ", 1)[-1]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """GET / is the page, GET /models what is loaded, POST /classify reads an image.
 
@@ -138,6 +144,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path == "/models":
             self.reply_json(200, {"models": {name: run_name(model.run_dir)
                                              for name, model in self.models.items()},
+                                  "about": {name: about(model)
+                                            for name, model in self.models.items()},
                                   "missing": self.missing})
         else:
             self.reply_json(404, {"error": "no such page: %s" % self.path})

@@ -142,3 +142,10 @@ def memory_growth_mb(imports, expression, path):
     assert result.returncode == 0, result.stderr
     grown_mb, *rest = map(float, result.stdout.split())
     return grown_mb, tuple(rest[:-1]), rest[-1]
+
+
+def after_the_model_line(err):
+    """classify.py's stderr after its first line, which names the model that answers."""
+    first, _, rest = err.partition("\n")
+    assert first.startswith("classify.py: answering with "), err
+    return rest

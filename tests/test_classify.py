@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import REPO_DIR, memory_growth_mb, needs_vmhwm, unwritable_dir
+from conftest import REPO_DIR, after_the_model_line, memory_growth_mb, needs_vmhwm, unwritable_dir
 import classify
+import draw
 import input_data
 import softmax_mnist
-from tfmnist import rundirs
+from tfmnist import classifiers, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import to_mnist, to_mnist_digits
@@ -168,7 +169,8 @@ def test_command_reports_bad_files_and_classifies_the_rest(softmax_run, tmp_path
     assert code == 1  # not all succeeded
     assert out.startswith(good + ": ") and "%; then" in out and out.count("\n") == 1
     assert out.endswith("  [input: %s; ink: seven.ink.png]\n" % (saved / "seven.1.png"))
-    assert err == "%s: error: not an image file Pillow can read (PNG, JPEG, GIF, BMP, ...)\n" % bad
+    assert after_the_model_line(err) == (
+        "%s: error: not an image file Pillow can read (PNG, JPEG, GIF, BMP, ...)\n" % bad)
     assert sorted(os.listdir(saved)) == ["seven.1.png", "seven.ink.png"]
     seen = image_files.read_image(str(saved / "seven.1.png"))
     assert seen.shape == (28, 28, 1)
@@ -550,3 +552,52 @@ def test_an_image_unlike_written_digits_gets_a_note(softmax_run, tmp_path, capsy
     out = capsys.readouterr().out.splitlines()
     assert "[note: ink covers" in out[0] and "is it a digit on paper?]" in out[0]
     assert "[note: 16 separate marks: more than a number's digits]" in out[1]
+
+
+def test_the_newest_full_run_answers_and_every_answer_names_its_run(shared_tiny_dir, tmp_path,
+                                                                     monkeypatch, capsys):
+    """A short run (--steps, fewer epochs, or stopped) answers only where there is no full
+    one, or where --run-dir names it; classify.py and the draw page say which run answers."""
+    monkeypatch.setattr(rundirs, "RUNS_DIR", str(tmp_path / "runs"))
+    tiny = ["--data-dir", shared_tiny_dir, "--validation-size", "100", "--batch-size", "50",
+            "--log-every", "1000"]
+    softmax_mnist.main(tiny)  # runs/softmax_mnist/1: the default 10 epochs, finished
+    softmax_mnist.main(tiny + ["--epochs", "1"])  # 2
+    softmax_mnist.main(tiny + ["--steps", "5"])  # 3
+    runs = tmp_path / "runs" / "softmax_mnist"
+    full, one_epoch, five_steps = (str(runs / n) for n in "123")
+    assert classifiers.run_dir_of("softmax") == full
+    assert classifiers.short_run("softmax", full) is None
+    assert classifiers.short_run("softmax", one_epoch) == (
+        "1 epoch, where `python softmax_mnist.py` trains 10")
+    assert classifiers.short_run("softmax", five_steps) == (
+        "5 steps, where `python softmax_mnist.py` trains 10 epochs")
+    os.remove(os.path.join(full, rundirs.METRICS_FILE))  # as if stopped before its end
+    assert "stopped before the end" in classifiers.short_run("softmax", full)
+    assert classifiers.run_dir_of("softmax") == five_steps  # no full run: the newest says so
+
+    image = write_png(tmp_path / "seven.png", 255 - 255 * on_canvas(seven()))
+    capsys.readouterr()
+    assert classify.main([image, "--model", "softmax"]) == 0
+    said = capsys.readouterr().err
+    assert said.startswith("classify.py: answering with softmax, run %s (test accuracy "
+                           % five_steps)
+    assert said.endswith("; a short run: 5 steps, where `python softmax_mnist.py` trains 10 "
+                         "epochs\n")
+    models, _ = draw.load_models({"softmax": one_epoch})
+    assert draw.about(models["softmax"]).startswith(
+        "run %s (test accuracy " % os.path.join("softmax_mnist", "2"))
+
+
+@pytest.mark.parametrize("at, cut", [((7, 23), False), ((7, 46), True), ((0, 23), True),
+                                     ((40, 23), True)])
+def test_ink_at_the_edge_of_the_image_gets_a_note(softmax_run, tmp_path, capsys, at, cut):
+    """A seven 20 tall and 14 wide on 60x60: inside, then against the right, top and bottom
+    edges, where part of it may be cut off."""
+    glyph = np.kron(seven(), np.ones((3, 3)))  # 60x42 at 3x, so that it is not a speck
+    ink_map = on_canvas(glyph, shape=(180, 180), at=(3 * at[0], 3 * at[1]))
+    path = write_png(tmp_path / "seven.png", 255 - 255 * ink_map)
+    assert classify.main([path, "--model", "softmax", "--run-dir", softmax_run]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.endswith("[note: ink touches the edge of the image: a digit may be cut "
+                         "off]") == cut, line

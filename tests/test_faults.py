@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import (REPO_DIR, command, interrupt_at_call, last_error_line, memory_growth_mb,
-                      needs_vmhwm, tiny_flags)
+from conftest import (REPO_DIR, after_the_model_line, command, interrupt_at_call,
+                      last_error_line, memory_growth_mb, needs_vmhwm, tiny_flags)
 import autoencoder_mnist
 import batch_norm_demo
 import classify
@@ -181,8 +181,9 @@ def test_a_nan_pixel_is_one_line_and_the_next_image_is_read(shared_tiny_dir, tmp
     paths = [str(tmp_path / "nan.tiff"), str(tmp_path / "inf.tiff"), str(good)]
     assert classify.main([*paths, "--model", "softmax", "--run-dir", str(run_dir)]) == 1
     out, err = capsys.readouterr()
-    assert err.splitlines() == ["%s: error: holds pixels that are not numbers (NaN or infinity)"
-                                % path for path in paths[:2]]
+    assert after_the_model_line(err).splitlines() == [
+        "%s: error: holds pixels that are not numbers (NaN or infinity)" % path
+        for path in paths[:2]]
     assert out.startswith(str(good) + ": ")
 
 
@@ -192,7 +193,8 @@ def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
     capsys.readouterr()
     started = time.perf_counter()
     assert classify.main(["/dev/zero", "--model", "softmax", "--run-dir", str(run_dir)]) == 1
-    assert capsys.readouterr().err == "/dev/zero: error: too large (over 50 MB)\n"
+    assert after_the_model_line(capsys.readouterr().err) == (
+        "/dev/zero: error: too large (over 50 MB)\n")
     assert time.perf_counter() - started < 60  # not the endless stream
 
 
@@ -533,5 +535,6 @@ def test_a_pipe_among_the_images_is_one_line_and_the_next_is_read(shared_tiny_di
     assert _within(20, lambda: classify.main([str(tmp_path / "pipe.png"), str(digit), "--model",
                                               "softmax", "--run-dir", str(run_dir)])) == 1
     out, err = capsys.readouterr()
-    assert err == "%s: error: not an image file: a pipe or a socket\n" % (tmp_path / "pipe.png")
+    assert after_the_model_line(err) == ("%s: error: not an image file: a pipe or a socket\n"
+                                         % (tmp_path / "pipe.png"))
     assert out.startswith(str(digit) + ": ")

@@ -1,5 +1,5 @@
 """The trained classifiers that classify.py, draw.py, --export, the benchmark and the tests
-ask: where each lesson's newest run is, and the one way to load one:
+ask: which run of each lesson answers (its newest full run), and the one way to load one:
 
     predictor = classifiers.load("cnn")               # or load("cnn", run_dir)
     predictor.probabilities(images)                   # [N, 10] for images [N, 784] in [0, 1]
@@ -11,6 +11,8 @@ names as model flags, read from the run's config.json), never from today's defau
 `mlp_mnist.py --activation tanh` run is answered through tanh.
 """
 import functools
+import json
+import os
 
 import numpy as np
 
@@ -23,21 +25,63 @@ BATCH_SIZE = 1000  # images a session run classifies at once
 
 
 def run_dir_of(name, run_dir=None):
-    """The run directory whose checkpoint answers for classifier `name`: run_dir (or the
-    newest run in it, for a directory of numbered runs), or the newest run of its script that
-    saved a checkpoint; or run_dir itself if it holds a SavedModel (export.py). Raises
-    UsageError when there is none, or its checkpoint is damaged."""
+    """The run directory whose checkpoint answers for classifier `name`: run_dir, or for a
+    directory of numbered runs (default: runs/SCRIPT) its newest full run (see short_run),
+    else its newest run with a checkpoint; or run_dir itself if it holds a SavedModel
+    (export.py). Raises UsageError when there is none, or its checkpoint is damaged."""
     script = lessons.LESSONS[name]
     if export.is_saved_model(run_dir):
         return run_dir
     parent = run_dir or rundirs.script_runs(script)
-    found = run_dir if run_dir and rundirs.holds_run(run_dir) else restoring.newest(
-        parent, with_checkpoint=True)
+    found = run_dir if run_dir and rundirs.holds_run(run_dir) else None
+    if found is None:  # a short run answers only when there is no full one
+        trained = [path for _, path in rundirs.numbered_runs(parent)
+                   if os.path.exists(os.path.join(path, "checkpoint"))]
+        full = [path for path in trained if short_run(name, path) is None]
+        found = (full or trained or [None])[-1]
     if found is None or not rundirs.holds_run(found):
         raise UsageError("no trained %s model in %s%s: train one first with `python %s.py`"
                          % (name, parent, restoring.describe(parent), script))
     restoring.latest(found)  # refuses a missing or damaged one now
     return found
+
+
+def short_run(name, run_dir):
+    """How the run in run_dir trained less than `python SCRIPT.py` does, or None: it was
+    given --steps or fewer --epochs than the lesson's default, or it stopped before its end
+    (no metrics.json yet). A run whose config.json cannot be read is not called short here:
+    loading it says what is wrong."""
+    try:
+        config = restoring.read_config(run_dir)
+        epochs, steps = float(config["epochs"]), config["steps"]
+    except (UsageError, KeyError, TypeError, ValueError):
+        return None
+    default = lessons.lesson(name).build_parser().get_default("epochs")
+    command = "`python %s.py`" % lessons.LESSONS[name]
+    if steps:
+        return "%s steps, where %s trains %g epochs" % (steps, command, default)
+    if epochs < default:
+        return "%g epoch%s, where %s trains %g" % (epochs, "" if epochs == 1 else "s",
+                                                    command, default)
+    if not os.path.exists(os.path.join(run_dir, rundirs.METRICS_FILE)):
+        return "it stopped before the end of its %g epochs (--resume finishes it)" % epochs
+    return None
+
+
+def describe(name, run_dir):
+    """Which model answers, in a line: the lesson, its run (or SavedModel) and test figure,
+    and whether it is a short run."""
+    if export.is_saved_model(run_dir):
+        return "%s, the SavedModel in %s" % (name, run_dir)
+    text = "%s, run %s" % (name, run_dir)
+    try:
+        accuracy = json.loads(restoring.read_small_file(
+            os.path.join(run_dir, rundirs.METRICS_FILE)))["test_accuracy"]
+        text += " (test accuracy %.2f%%)" % (100 * accuracy)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not finished, or not saying: the run is still named
+    short = short_run(name, run_dir)
+    return text + ("; a short run: %s" % short if short else "")
 
 
 def inference_of(name, run_dir):
@@ -66,6 +110,7 @@ def load(name, run_dir=None):
         predictor = Predictor.from_saved_model(run_dir, name)
     else:
         predictor = Predictor.from_checkpoint(inference_of(name, run_dir), run_dir, name)
+    predictor.description = describe(name, run_dir)
     try:
         predictor.probabilities(np.zeros((1, 784), np.float32))  # its answers checked now
     except BaseException:
@@ -116,6 +161,7 @@ class Predictor:
 
     def __init__(self, name, run_dir):
         self.name, self.run_dir = name, run_dir
+        self.description = "%s, from %s" % (name, run_dir)  # load() says more: describe()
         self.graph = tf.Graph()
         self.session = tf.Session(graph=self.graph)
         self.images = self.probabilities_op = self.logits_op = self.checkpoint = None
