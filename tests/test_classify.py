@@ -14,7 +14,7 @@ import draw
 import input_data
 import softmax_mnist
 from tfmnist import classifiers, rundirs
-from tfmnist.photos import image_files
+from tfmnist.photos import image_files, sheet
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import to_mnist, to_mnist_digits
 from tfmnist.classifiers import Predictor
@@ -304,6 +304,47 @@ def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
     assert sum(shown for _, shown in rows) == 14 and 5 <= rows[0][1] <= 12
     pixels = image_files.decode(rows[0][0])
     assert pixels.shape[0] >= 720 and pixels.shape[1] == pixels.shape[0] * 4 // 3
+    desks = photos.render_on_desks(digits.images[:6])
+    assert photos.render_on_desks(digits.images[:6]) == desks
+    assert [shown for _, shown in desks] == [1, 1, 2, 1, 1]
+
+
+def sheet_on_a_desk(turn=8, desk=(40, 38, 36)):
+    """A photo, 480x640 RGB, of a white sheet turned by `turn` degrees on a desk of colour
+    `desk`, the desk at its corners and along its left edge, a thick seven written in its
+    middle; and the same photo cropped to the sheet around the seven."""
+    paper = np.full((460, 620, 3), 235.0)
+    glyph = np.kron(seven(), np.ones((6, 6)))  # 120 tall
+    paper[170:290, 268:352] -= 200 * glyph[..., None]
+    sheet = Image.fromarray(np.uint8(np.concatenate(
+        [paper, np.full((460, 620, 1), 255.0)], axis=2)), "RGBA").rotate(turn, expand=True,
+                                                                     resample=Image.BILINEAR)
+    photo = Image.new("RGB", (640, 480), desk)
+    photo.paste(sheet, ((640 - sheet.width) // 2 + 40, (480 - sheet.height) // 2), sheet)
+    pixels = np.asarray(photo, np.float32)
+    return pixels, pixels[140:340, 250:510]
+
+
+@pytest.mark.parametrize("desk", [(40, 38, 36), (150, 100, 60)])  # dark, wood
+def test_a_sheet_on_a_desk_is_read_inside_the_sheet(desk):
+    """The desk at the corners and along an edge is not read as strokes: the seven comes out
+    as it does from the photo cropped to the sheet."""
+    pixels, cropped = sheet_on_a_desk(desk=desk)
+    assert sheet.sheet_mask(pixels) is not None
+    [whole] = to_mnist_digits(pixels)
+    [alone] = to_mnist_digits(cropped)
+    assert np.sum(whole * alone) / np.sqrt(np.sum(whole ** 2) * np.sum(alone ** 2)) > 0.95
+
+
+def test_a_close_up_whose_strokes_run_off_the_frame_is_left_whole():
+    """Paper around strokes that run off the frame is no sheet on a desk: nothing is cut
+    away or painted over, however straight the strokes' edges (a seven's bar, here)."""
+    glyph = np.kron(seven(), np.ones((3, 3)))
+    for at in ((0, 60), (40, 120)):  # the bar along the top edge; the stroke off the bottom
+        ink_map = on_canvas(glyph, shape=(100, 170), at=at)
+        pixels = np.repeat((235 - 200 * ink_map)[..., None], 3, axis=2).astype(np.float32)
+        assert sheet.sheet_mask(pixels) is None
+        assert sheet.on_the_sheet(pixels) is pixels
 
 
 def _stroke_width(image):

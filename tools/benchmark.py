@@ -240,6 +240,13 @@ def photo_accuracy(count, run_dir=None, split="test"):
                            (photos.ROW_KIND, photos.render_rows(arrays)),
                            (photos.FAINT_ROW_KIND, photos.render_rows(arrays, faint=True))):
         right.append(numbers_read(kind, rendered, labels, predictor))
+    # Sheets lying on desks, not filling the frame, beside the same photos cropped to the
+    # sheet around the digits (which the first should read as well as).
+    desks = photos.render_on_desks(arrays)
+    right.append(numbers_read(photos.DESK_KIND, [(photo, shown) for (photo, _), shown in desks],
+                              labels, predictor))
+    numbers_read("  (cropped)", [(cropped, shown) for (_, cropped), shown in desks], labels,
+                 predictor)
     print("  %-14s %.1f%%" % ("all photos", 100 * np.mean(right)))
     # 4s open at the top (photos.open_fours), in faint rows between the same digits: apart,
     # as no kind of photo above holds them.

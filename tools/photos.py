@@ -247,6 +247,87 @@ def row_of_digits(digits, rng, hard_shadow, faint=False):
     return _photo(_ink_on(sheet, ink, (35, 35, 55)), rng, degrees=3)
 
 
+def _desk(height, width, rng):
+    """What a sheet lies on, RGB [height, width, 3]: a dark desk, a light one, or wood, its
+    grain in stripes that wander; light falling unevenly on it, and grain."""
+    kind = int(rng.integers(0, 3))
+    rows, cols = np.mgrid[0:height, 0:width] / max(height, width)
+    if kind == 0:  # dark: a black or grey desk
+        desk = np.full((height, width, 3), rng.uniform(25, 75), np.float32) * np.float32(
+            [1.0, 0.98, 0.96])
+    elif kind == 1:  # light: grey or beige, darker than the paper
+        desk = np.full((height, width, 3), rng.uniform(145, 185), np.float32) * np.float32(
+            [1.0, 0.97, 0.9])
+    else:  # wood
+        angle, period = rng.uniform(0, np.pi), rng.uniform(0.02, 0.06)
+        along = np.cos(angle) * cols + np.sin(angle) * rows
+        across = -np.sin(angle) * cols + np.cos(angle) * rows
+        wander = 0.01 * np.sin(2 * np.pi * across / rng.uniform(0.2, 0.5))
+        grain = 1 + 0.15 * np.sin(2 * np.pi * (along + wander) / period)
+        desk = np.float32([160, 105, 60])[None, None] * rng.uniform(0.6, 1.2) * grain[..., None]
+    angle = rng.uniform(0, 2 * np.pi)
+    light = 1 + rng.uniform(0.05, 0.2) * (np.cos(angle) * cols + np.sin(angle) * rows - 0.5)
+    return desk * light[..., None] + rng.normal(0, 3, (height, width, 1))
+
+
+def on_a_desk(digits, rng):
+    """A sheet lying on a desk, photographed from above, the sheet not filling the frame:
+    digits [n, 784] (one, or a number of 2 to 4) written in the middle of the sheet with a
+    pen, 18 to 32% of the photo's height; the sheet turned by up to 12 degrees, so the desk
+    shows at the corners, or moved, so that it shows along an edge, or both, one of its
+    corners in the frame; half of the photos with a hard shadow across a side, clear of the
+    digits. Returns (the photo, the same photo cropped to the sheet around the digits),
+    JPEG files (bytes)."""
+    height = int(rng.integers(420, 661))
+    width = height * 4 // 3
+    digit_height = int(height * rng.uniform(0.18, 0.32))
+    box = int(round(digit_height * 28 / 20))
+    inks = [_ink_columns(_ink_from_image(digit, box, thicken=int(box / 40))) for digit in digits]
+    gaps = [int(digit_height * rng.uniform(0.15, 0.35)) for _ in inks[1:]] + [0]
+    mode = int(rng.integers(0, 3))  # 0: turned, corners show; 1: moved, an edge; 2: both
+    turn = rng.uniform(4, 12) * rng.choice([-1, 1]) if mode != 1 else rng.uniform(-3, 3)
+    size = rng.uniform(1.0, 1.12) if mode == 0 else rng.uniform(1.05, 1.3)
+    sheet_height, sheet_width = int(height * size), int(width * size)
+    canvas = np.zeros((sheet_height, sheet_width), np.float32)
+    row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
+    _write_in_a_row(canvas, inks, gaps, (sheet_height - box) // 2, (sheet_width - row_width) // 2,
+                    digit_height, 0.05, rng)
+    sheet = _ink_on(_paper(sheet_height, rng, width=sheet_width), canvas * rng.uniform(0.8, 1.0),
+                    (35, 35, 50))
+    rgba = np.concatenate([np.clip(sheet, 0, 255), np.full(canvas.shape + (1,), 255.0)], axis=2)
+    turned = Image.fromarray(np.uint8(rgba), "RGBA").rotate(turn, resample=Image.BILINEAR,
+                                                            expand=True)
+    # The sheet's middle (the digits) near the frame's; moved towards a side or a corner.
+    shift = np.zeros(2)
+    if mode != 0:
+        direction = rng.uniform(0, 2 * np.pi) if mode == 2 else rng.integers(0, 4) * np.pi / 2
+        reach = (size - 1) / 2 + rng.uniform(0.06, 0.18)  # the desk shown: 6 to 18%
+        shift = reach * np.array([np.cos(direction) * width, np.sin(direction) * height])
+    photo = Image.fromarray(np.uint8(np.clip(_desk(height, width, rng), 0, 255)))
+    left = int(width / 2 + shift[0] - turned.width / 2)
+    top = int(height / 2 + shift[1] - turned.height / 2)
+    photo.paste(turned, (left, top), turned)
+    pixels = np.asarray(photo, np.float32)
+    if rng.random() < 0.5:  # the phone's shadow across the top or bottom, clear of the digits
+        rows = np.arange(height)[:, None]
+        edge = height * rng.uniform(0.12, 0.25)
+        distance = (edge - rows) if rng.random() < 0.5 else (rows - (height - edge))
+        darkness = rng.uniform(0.45, 0.7)
+        shade = 1 - (1 - darkness) / (1 + np.exp(np.clip(-distance / rng.uniform(0.5, 1.5),
+                                                          -50, 50)))
+        pixels = pixels * shade[..., None]
+    quality = int(rng.integers(50, 90))
+    # The same photo cropped to the sheet around the digits (the sheet reaches at least half
+    # the frame's height and width from them).
+    middle_x, middle_y = width / 2 + shift[0], height / 2 + shift[1]
+    half_width, half_height = row_width / 2 + 0.6 * box, 0.9 * box
+    cropped = Image.fromarray(np.uint8(np.clip(pixels, 0, 255))).crop((
+        max(0, int(middle_x - half_width)), max(0, int(middle_y - half_height)),
+        min(width, int(middle_x + half_width)), min(height, int(middle_y + half_height))))
+    return (_photo(pixels, rng, rotate=False, quality=quality),
+            _photo(np.asarray(cropped, np.float32), rng, rotate=False, quality=quality))
+
+
 def open_fours(count, seed=0):
     """4s written open at the top, as many people write them (like a Ч: a hook down from
     the top left, round into the stem at about half its height, and the stem from the top
@@ -298,6 +379,7 @@ KINDS = {"thin pen": thin_pen, "marker": marker, "shadow": shadowed,
 NUMBER_KIND = "numbers"  # several digits a photo: see render_numbers()
 ROW_KIND = "rows, small"  # 5 to 12 small digits in a large photo: see render_rows()
 FAINT_ROW_KIND = "rows, faint"  # the same, thin, slanted, with faint traces on the page
+DESK_KIND = "sheet on a desk"  # a digit or a number on a sheet not filling the frame
 
 
 def render(kind, digits, seed=0):
@@ -320,6 +402,19 @@ def render_rows(digits, seed=0, faint=False):
     rng = np.random.default_rng([seed, len(KINDS) + (2 if faint else 1)])
     return _numbers_in_photos(digits, rng, 5, 12, lambda shown, index: row_of_digits(
         shown, rng, hard_shadow=index % 2 == 1, faint=faint))
+
+
+def render_on_desks(digits, seed=0):
+    """Photos of sheets on desks (on_a_desk()), made from `digits` [N, 784] in order, one
+    digit a photo or (every third photo) a number of 2 to 4: a list of ((the photo, the
+    same cropped to the sheet around the digits), how many digits it shows)."""
+    rng = np.random.default_rng([seed, len(KINDS) + 4])
+    photos, start, index = [], 0, 0
+    while start < len(digits):
+        count = min(int(rng.integers(2, 5)) if index % 3 == 2 else 1, len(digits) - start)
+        photos.append((on_a_desk(digits[start:start + count], rng), count))
+        start, index = start + count, index + 1
+    return photos
 
 
 def _numbers_in_photos(digits, rng, fewest, most, photo_of):

@@ -8,6 +8,7 @@ import numpy as np
 from tfmnist.photos.image_files import resize
 from tfmnist.photos.ink import ink_strokes, normalise_stroke_width
 from tfmnist.photos.number_splitting import joined_marks, marks_box, split_digits
+from tfmnist.photos.sheet import on_the_sheet
 
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
@@ -64,7 +65,7 @@ def prepare(pixels, one_digit=False):
     would make of its digits, left to right, how many separate marks its ink makes: its
     strokes, joined where faint, number_splitting.joined_marks). one_digit: all the ink is
     one digit."""
-    strokes = ink_strokes(pixels)
+    strokes = ink_strokes(on_the_sheet(pixels))  # a sheet on a desk: the sheet alone
     found = joined_marks(strokes)
     digits = [strokes] if one_digit else split_digits(strokes, found)
     return Prepared(strokes, [digit_28x28(digit) for digit in digits], len(found))
