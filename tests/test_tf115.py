@@ -127,8 +127,9 @@ def finished(process, timeout=300):
     # from tensorflow.contrib import rnn; tf.contrib.layers; "MNIST_data/"
     ("contrib_mnist.py", [], ("MNIST_data",), r"accuracy 0\.(8[5-9]|9)"),
     # tf.estimator with tf.layers, numpy_input_fn, LoggingTensorHook; contrib.learn's
-    # load_dataset("mnist") reads "MNIST-data/"
-    ("estimator_mnist.py", [], ("MNIST-data",), r"'accuracy': 0\.(8[5-9]|9)"),
+    # load_dataset("mnist") reads "MNIST-data/". Unseeded, as the tutorial: its 200 steps
+    # land either side of 0.85 from run to run (0.847 once).
+    ("estimator_mnist.py", [], ("MNIST-data",), r"'accuracy': 0\.[89]"),
 ])
 def test_programs_people_bring_run_unchanged(tmp_path, program, argv, data_dirs, pattern):
     assert re.search(pattern, finished(brought(tmp_path, program, *argv,

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -454,3 +455,21 @@ def test_resume_needs_as_many_batches_a_step_as_the_run_trained(shared_tiny_dir,
     config["replicas"] = 1
     config_path.write_text(json.dumps(config))
     assert softmax_mnist.main(flags + ["--resume"])["global_step"] == 3
+
+
+def test_a_writer_that_cannot_close_does_not_hold_the_run(tmp_path, monkeypatch):
+    """A signal that stops the run inside TensorBoard's writer can leave it unable to close
+    (its thread dead, its queue miscounted): the run's end waits for it a bounded time, then
+    goes on, rather than hang for ever."""
+    from tfmnist import training
+
+    monkeypatch.setattr(training, "CLOSE_SECONDS", 0.2)
+    writer = training.RunWriter(str(tmp_path), None, 0)
+    stuck = threading.Event()
+    real_close = writer._writer.close
+    monkeypatch.setattr(writer._writer, "close", lambda: stuck.wait())  # never set
+    started = time.perf_counter()
+    writer.close()
+    assert time.perf_counter() - started < 5
+    stuck.set()
+    real_close()

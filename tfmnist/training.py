@@ -306,12 +306,25 @@ class RunWriter:
                              % (self.run_dir, error_reason(e)))
 
     def close(self):
+        # A signal (Ctrl-C, SIGTERM) can stop this thread inside the writer's queue, between
+        # its putting an event and counting it: its thread then dies at the count, and
+        # closing would wait for that thread for ever. So the writer is closed from a thread
+        # of its own, waited for CLOSE_SECONDS at most; what was flushed is on disk already.
+        closing = threading.Thread(target=self._close_writer, daemon=True)
+        closing.start()
+        closing.join(CLOSE_SECONDS)
+        if self._excepthook is not None:
+            threading.excepthook = self._excepthook  # novm: guarded, as above
+
+
+    def _close_writer(self):
         try:
             self._writer.close()
         except Exception:  # a full disk: the run is ending with that error already
             pass
-        if self._excepthook is not None:
-            threading.excepthook = self._excepthook  # novm: guarded, as above
+
+
+CLOSE_SECONDS = 10  # the longest a run waits for TensorBoard's writer to close
 
 
 class _NoWriter:
