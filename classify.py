@@ -22,11 +22,9 @@ import numpy as np
 
 from tfmnist import classifiers, flags, lessons
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.photos.digits import prepare
+from tfmnist.photos.digits import prepare, unlike_digits
 from tfmnist.photos.image_files import ImageError, read_image, save_png
 
-MAX_INK = 0.35  # ink over more of the image than this is no digit on paper
-MAX_DIGITS = 12  # more separate marks than this is no written number
 
 
 def build_parser():
@@ -87,19 +85,6 @@ Reading.__doc__ = """What an image reads as: probabilities [digits, 10], one row
 left to right, and a note when the image looks unlike written digits (else None)."""
 
 
-def unlike_digits(strokes, marks):
-    """A note when the ink looks unlike a few written digits (marks: its separate marks),
-    else None."""
-    ink = strokes > 0.3
-    if ink.mean() > MAX_INK:
-        return "ink covers %.0f%% of the image: is it a digit on paper?" % (100 * ink.mean())
-    if marks > MAX_DIGITS:
-        return "%d separate marks: more than a number's digits" % marks
-    if ink[[0, -1]].any() or ink[:, [0, -1]].any():
-        return "ink touches the edge of the image: a digit may be cut off"
-    return None
-
-
 def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False,
              loaded=None):
     """Yields (path, a Reading or the error message) for each image file, in order, as soon
@@ -135,7 +120,7 @@ def readings(paths, model="cnn", run_dir=None, save_input=None, one_digit=False,
                     raise UsageError("--save-input: %s" % e)
             probabilities = predictor.probabilities(
                 np.reshape(prepared.digits, (len(prepared.digits), -1)))
-            yield path, Reading(probabilities, unlike_digits(prepared.ink, prepared.marks))
+            yield path, Reading(probabilities, unlike_digits(prepared))
     finally:
         predictor.close()
 

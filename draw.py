@@ -5,8 +5,8 @@
 A small web server: it loads every trained classifier it finds (the newest run of each
 script in runs/, or --model NAME=DIR) once, at start-up, and serves one page,
 tfmnist/draw.html, where a drawing (or a photo dropped on the page) goes through
-classify.py's preparation to every model, and the page shows each model's ten probabilities
-and the 28x28 image the models saw.
+classify.py's preparation to every model (a number written in a row, digit by digit), and
+the page shows what each model reads, its probabilities, and the 28x28 images it saw.
 
 The standard library's http.server is enough for a tool on one's own machine: its
 ThreadingHTTPServer answers requests in threads, TensorFlow sessions run concurrently, and
@@ -28,7 +28,7 @@ import numpy as np
 from tfmnist import classifiers, flags, lessons, restoring, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
-from tfmnist.photos.digits import to_mnist
+from tfmnist.photos.digits import prepare, unlike_digits
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmnist", "draw.html")
 MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
@@ -73,8 +73,11 @@ def load_models(run_dirs=None):
 def answer(models, body):
     """The JSON reply to a classify request's body: {"image": a data URL or base64 image}.
 
-    Returns (HTTP status, reply dict). A reply to a good request holds each model's digit
-    and probabilities and the 28x28 input as a PNG data URL; a bad one, an "error".
+    Returns (HTTP status, reply dict). A reply to a good request holds, for each model, the
+    number it reads ("number", one digit or several, as classify.py reads them) and each
+    digit with its ten probabilities ("digits"; and for a single digit, "digit" and
+    "probabilities" as well); the digits' 28x28 inputs side by side as a PNG data URL; and
+    classify.py's note, if any. A bad one holds an "error".
     """
     try:
         request = json.loads(body)
@@ -91,15 +94,19 @@ def answer(models, body):
         return 400, {"error": "the image is not valid base64"}
     try:
         with PREPARING:
-            prepared = to_mnist(image_files.decode(data))
+            prepared = prepare(image_files.decode(data))  # a number: its digits, each read
     except image_files.ImageError as e:
         return 422, {"error": str(e)}
-    return 200, {
-        "input": "data:image/png;base64," + base64.b64encode(
-            image_files.encode_png(prepared)).decode(),
-        "models": {name: {"digit": int(np.argmax(p)), "probabilities": [float(v) for v in p]}
-                   for name, p in ((name, model.probabilities(prepared.reshape(1, 784))[0])
-                                   for name, model in models.items())}}
+    images = np.reshape(prepared.digits, (len(prepared.digits), 784))
+    answers = {}
+    for name, model in models.items():
+        digits = [{"digit": int(np.argmax(p)), "probabilities": [float(v) for v in p]}
+                  for p in model.probabilities(images)]
+        answers[name] = dict(digits[0] if len(digits) == 1 else {}, digits=digits,
+                             number="".join(str(d["digit"]) for d in digits))
+    return 200, {"input": "data:image/png;base64," + base64.b64encode(
+        image_files.encode_png(np.concatenate(prepared.digits, axis=1))).decode(),
+        "models": answers, "note": unlike_digits(prepared)}
 
 
 def run_name(run_dir):

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import tiny_flags
+from conftest import REPO_DIR, tiny_flags
 import draw
 import input_data
 import softmax_mnist
 import strokes
-from tfmnist import rundirs
+from tfmnist import classifiers, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import run_main
-from tfmnist.photos.digits import to_mnist
+from tfmnist.photos.digits import prepare
 
 
 @pytest.fixture(scope="module")
@@ -71,27 +71,43 @@ def a_drawn_digit(shared_tiny_dir, index=0):
     return strokes.drawn(digit)
 
 
-def test_a_drawing_is_answered_by_every_trained_model(server, shared_tiny_dir):
-    status, reply = request(server, "POST", "/classify",
-                            classify_request(a_drawn_digit(shared_tiny_dir)))
+def real_digits_png(indices, tmp_path):
+    """A PNG of MNIST test digits written in a row, dark on white: one digit, or a number."""
+    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    row = np.concatenate([np.pad(test.images[i].reshape(28, 28), ((0, 0), (4, 4)))
+                          for i in indices], axis=1)
+    path = tmp_path / ("%s.png" % "-".join(map(str, indices)))
+    Image.fromarray(np.uint8(255 - 255 * np.kron(row, np.ones((4, 4))))).save(path)
+    return path
+
+
+@pytest.mark.parametrize("indices", [(0,), (1, 0, 4)])  # a 7; 2, 7 and 4 in a row
+def test_a_digit_or_a_number_is_answered_as_classify_reads_it(server, tmp_path, indices):
+    """Each model reads what classify.py reads: the number's digits, each prepared alike
+    (the same 28x28s), each with its ten probabilities."""
+    path = real_digits_png(indices, tmp_path)
+    status, reply = request(server, "POST", "/classify", classify_request(path.read_bytes()))
     assert status == 200
     [(name, answer)] = reply["models"].items()
-    assert name == "softmax" and len(answer["probabilities"]) == 10
-    assert answer["digit"] == int(np.argmax(answer["probabilities"]))
-    assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-5)
-    seen = image_files.decode(base64.b64decode(reply["input"].split(",", 1)[1]))
-    assert seen.shape == (28, 28, 1) and seen.max() == 255  # the input, as the models saw it
+    assert name == "softmax" and len(answer["digits"]) == len(indices)
+    for digit in answer["digits"]:
+        assert len(digit["probabilities"]) == 10
+        assert digit["digit"] == int(np.argmax(digit["probabilities"]))
+        assert sum(digit["probabilities"]) == pytest.approx(1, abs=1e-5)
+    assert answer["number"] == "".join(str(d["digit"]) for d in answer["digits"])
+    if len(indices) == 1:
+        assert answer["digit"] == answer["digits"][0]["digit"]
+    prepared = prepare(image_files.read_image(str(path)))
+    seen = image_files.decode(base64.b64decode(reply["input"].split(",", 1)[1]))[..., 0]
+    np.testing.assert_array_equal(seen, np.round(np.concatenate(prepared.digits, axis=1) * 255))
+    model = classifiers.load("softmax")
+    try:
+        read = model.probabilities(np.reshape(prepared.digits, (len(indices), 784))).argmax(1)
+    finally:
+        model.close()
+    assert answer["number"] == "".join(map(str, read))
     status, loaded = request(server, "GET", "/models")
     assert loaded["missing"]["cnn"] == "python cnn_mnist.py" and "softmax" in loaded["models"]
-
-
-def test_the_page_and_the_classify_command_prepare_alike(server, shared_tiny_dir, tmp_path):
-    png = a_drawn_digit(shared_tiny_dir, 3)
-    _, reply = request(server, "POST", "/classify", classify_request(png))
-    (tmp_path / "drawn.png").write_bytes(png)
-    prepared = to_mnist(image_files.read_image(str(tmp_path / "drawn.png")))
-    seen = image_files.decode(base64.b64decode(reply["input"].split(",", 1)[1]))[..., 0]
-    np.testing.assert_array_equal(seen, np.round(prepared * 255))
 
 
 @pytest.mark.parametrize("method, path, body, headers, status, words", [
@@ -370,3 +386,29 @@ def test_a_stalled_upload_is_dropped_and_connections_are_bounded(trained_runs, m
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.slow
+def test_a_photo_of_a_number_reads_as_its_digits_on_the_page(server, tmp_path):
+    """A number dropped on the page reads as classify.py reads it: each model shows the
+    number, and the models' input is its digits' 28x28s side by side."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path = real_digits_png((1, 0, 4), tmp_path)  # 2, 7 and 4
+    browser = _browser()
+    try:
+        browser.get("http://%s:%d/" % server)
+        browser.find_element(By.ID, "file").send_keys(str(path))
+        shown = WebDriverWait(browser, 30).until(lambda b: b.execute_script("""
+            const box = document.querySelector(".model[data-model=softmax]");
+            if (!box) return null;
+            return [box.querySelector(".digit").textContent,
+                    box.querySelectorAll(".bar").length,
+                    document.getElementById("seen-caption").textContent];"""))
+        assert len(shown[0]) == 3 and shown[0].isdigit() and shown[1] == 0
+        assert shown[2] == "what the models saw: 3 digits, each 28\u00d728"
+        preview = browser.find_element(By.ID, "input")
+        assert browser.execute_script("return arguments[0].naturalWidth", preview) == 84
+    finally:
+        browser.quit()

@@ -13,6 +13,8 @@ from tfmnist.photos.sheet import on_the_sheet
 DIGIT_BOX = 20  # MNIST's digits fit a 20x20 box ...
 IMAGE_SIZE = 28  # ... centred by mass in 28x28
 STROKE_SHARE = 0.3  # a digit's strokes: its ink above this share of its darkest
+MAX_INK = 0.35  # ink over more of the image than this is no digit on paper
+MAX_DIGITS = 12  # more separate marks than this is no written number
 
 
 def digit_28x28(strokes):
@@ -69,6 +71,19 @@ def prepare(pixels, one_digit=False):
     found = joined_marks(strokes)
     digits = [strokes] if one_digit else split_digits(strokes, found)
     return Prepared(strokes, [digit_28x28(digit) for digit in digits], len(found))
+
+
+def unlike_digits(prepared):
+    """A note on a Prepared image whose ink looks unlike a few written digits, or whose ink
+    runs to its edge; else None."""
+    ink = prepared.ink > 0.3
+    if ink.mean() > MAX_INK:
+        return "ink covers %.0f%% of the image: is it a digit on paper?" % (100 * ink.mean())
+    if prepared.marks > MAX_DIGITS:
+        return "%d separate marks: more than a number's digits" % prepared.marks
+    if ink[[0, -1]].any() or ink[:, [0, -1]].any():
+        return "ink touches the edge of the image: a digit may be cut off"
+    return None
 
 
 def to_mnist(pixels):
