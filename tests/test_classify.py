@@ -552,6 +552,19 @@ def test_a_4000x3000_jpeg_is_read_within_bounded_memory(tmp_path):
     assert shape == (28, 28) and peak == pytest.approx(1, abs=0.05)
 
 
+@pytest.mark.slow
+@needs_vmhwm
+def test_a_49_megapixel_cmyk_tiff_is_reduced_before_it_is_converted(tmp_path):
+    """A CMYK image (a print shop's TIFF) is reduced to at most 4 megapixels before its
+    conversion to RGB and to floats: the decoded file itself (197 MB), and little beyond."""
+    Image.new("CMYK", (8100, 6075), (0, 0, 0, 0)).save(tmp_path / "big.tif",
+                                                        compression="tiff_deflate")
+    grown_mb, shape, _ = memory_growth_mb("from tfmnist.photos.image_files import read_image",
+                                          "read_image(sys.argv[1])", tmp_path / "big.tif")
+    assert shape == (1519, 2025, 3)
+    assert grown_mb < 350  # converted whole first, it took 568 MB
+
+
 def _mnist_digits(indices):
     test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
     return [test.images[i].reshape(28, 28) for i in indices], test.labels[list(indices)]

@@ -92,8 +92,8 @@ def _to_array(image):
         factor = _reduction(width, height)
         image.draft(image.mode, (width // factor, height // factor))
     image.load()
-    if image.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
-        image = _reduced(image)  # before any copy of the whole
+    if image.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F"):
+        image = _reduced(image)  # before any copy of the whole: a CMYK TIFF's too
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float grey
         array = np.asarray(_reduced(image.convert("F")), np.float32)
