@@ -45,8 +45,8 @@ def sheet_mask(pixels):
     if scale >= 1:
         small = pixels[..., :3]
     else:
-        small = np.stack([resize(pixels[..., c], max(1, round(height * scale)),
-                                 max(1, round(width * scale))) for c in range(3)], axis=2)
+        small = _resized(pixels[..., :3], max(1, round(height * scale)),
+                         max(1, round(width * scale)))
     smooth = np.stack([box_blur(small[..., c]) for c in range(3)], axis=2)  # less grain
     brightness = smooth.mean(axis=2)
     tint = (smooth.max(axis=2) - smooth.min(axis=2)) / np.maximum(smooth.max(axis=2), 1.0)
@@ -92,14 +92,12 @@ def on_the_sheet(pixels):
     out_height, out_width = (max(1, round(crop.shape[0] * shrink)),
                              max(1, round(crop.shape[1] * shrink)))
     if shrink < 1:
-        crop = np.stack([resize(crop[..., c], out_height, out_width)
-                         for c in range(crop.shape[2])], axis=2)
+        crop = _resized(crop, out_height, out_width)
     inside = mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     # Beyond the sheet, the paper nearest to it: the paper's colour in a wide window around
     # each pixel of the sheet (its mean over the window's share of the sheet: the ink in it
     # counts for little), found small, then brought to size.
-    small = np.stack([resize(crop[..., c], inside.shape[0], inside.shape[1])
-                      for c in range(crop.shape[2])], axis=2)
+    small = _resized(crop, *inside.shape)
     window = max(3, min(inside.shape) // PAPER_WINDOW)
     share = ndimage.uniform_filter(inside.astype(np.float32), window)
     known = inside & (share > 0.5)
@@ -109,8 +107,10 @@ def on_the_sheet(pixels):
                       / np.maximum(share, 1e-6) for c in range(small.shape[2])],
                      axis=2)[nearest[0], nearest[1]]
     inside_big = resize(inside.astype(np.float32), out_height, out_width) > 0.99
-    painted = np.empty_like(crop)
-    for c in range(crop.shape[2]):
-        painted[..., c] = np.where(inside_big, crop[..., c],
-                                   resize(paper[..., c], out_height, out_width))
-    return painted
+    return np.where(inside_big[..., None], crop, _resized(paper, out_height, out_width))
+
+
+def _resized(pixels, height, width):
+    """An image [h, w, channels] resized channel by channel (image_files.resize)."""
+    return np.stack([resize(pixels[..., c], height, width) for c in range(pixels.shape[2])],
+                    axis=2)
