@@ -14,8 +14,8 @@ classify.py and draw.py read like any other. The cluster ends with the chief:
   others carry on without it; one that has not ended 30 s after the chief (stopped, say) is
   ended;
 - Ctrl-C, SIGTERM or SIGHUP (the terminal closed) ends every task (the chief keeps its last
-  checkpoint: --resume continues from it); and a task whose launcher is gone, even killed,
-  ends too (Linux tells it).
+  checkpoint: --resume continues from it), and a second Ctrl-C kills them at once; a task
+  whose launcher is gone, even killed, ends too (Linux tells it, stopped or not).
 
 TensorFlow's servers have no authentication and listen on every interface, not only on
 127.0.0.1: while the cluster runs, anyone who can reach this machine's ports can run code in
@@ -58,11 +58,16 @@ def free_ports(count):
 
 
 def _end_with_the_launcher():
-    """In a task's process before it starts (Linux): SIGTERM when the launcher is gone, however
-    it went. (Elsewhere the launcher's own handlers are all there is.)"""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    PR_SET_PDEATHSIG = 1
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """In a task's process before it starts: a process group of its own, so that Ctrl-C
+    reaches the launcher only, which ends the tasks in order. When the launcher is gone,
+    however it went, the kernel tells the task: SIGTERM (Linux's PR_SET_PDEATHSIG), and, to a
+    stopped task, which would hold that signal while stopped, SIGHUP and SIGCONT (POSIX does
+    this for a group that the launcher's end leaves without a parent in its session)."""
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TaskProcess:
@@ -72,11 +77,9 @@ class TaskProcess:
         self.job_name, self.index = job_name, index
         self.name = "%s %d" % (job_name, index)
         env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), PYTHONUNBUFFERED="1")
-        # A session of its own: Ctrl-C reaches the launcher, which ends the tasks in order.
         self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_end_with_the_launcher if sys.platform.startswith("linux") else None)
+            command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, preexec_fn=_end_with_the_launcher)
         self._printer = threading.Thread(target=self._print_lines, daemon=True)
         self._printer.start()
 
@@ -89,6 +92,11 @@ class TaskProcess:
         if self.process.poll() is None:
             self.process.terminate()  # the scripts end on SIGTERM as on Ctrl-C
             self.process.send_signal(signal.SIGCONT)  # a stopped one (kill -STOP) too
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
     def wait(self, seconds):
         try:
@@ -136,6 +144,7 @@ def main(argv=None):
     command = [sys.executable, "-u", PROGRAM, "--model", args.model, *script_args]
     previous = {number: signal.signal(number, interrupt)
                 for number in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.getsignal(signal.SIGINT)
     tasks = []
     try:
         for job_name in ("ps", "worker"):
@@ -145,7 +154,15 @@ def main(argv=None):
         return supervise(tasks, sync)
     except KeyboardInterrupt:
         print("cluster.py: interrupted; ending every task", file=sys.stderr, flush=True)
-        stop(tasks)
+        try:
+            stop(tasks)
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(number, signal.SIG_IGN)
+            print("cluster.py: interrupted again; killing every task", file=sys.stderr,
+                  flush=True)
+            for task in tasks:
+                task.kill()
         return 130
     finally:
         for number, handler in previous.items():

@@ -92,7 +92,6 @@ def main(argv=None):
             batch_accuracy_op = tf.no_op() if m.accuracy is None else m.accuracy  # None: none
             with tf.control_dependencies([m.train_step]):  # the global step, after the step
                 global_step_after = tf.train.get_global_step().read_value()
-        init_op = tf.global_variables_initializer()
         local_init_op = ready_for_local_init_op = None
         if args.sync_replicas:
             sync_optimizer, = sync_optimizers
@@ -100,17 +99,20 @@ def main(argv=None):
                              else sync_optimizer.local_step_init_op)
             ready_for_local_init_op = sync_optimizer.ready_for_local_init_op
             sync_init_op = sync_optimizer.get_init_tokens_op()
-        session_manager = tf.train.SessionManager(
-            ready_op=tf.report_uninitialized_variables(), local_init_op=local_init_op,
-            ready_for_local_init_op=ready_for_local_init_op,
-            recovery_wait_secs=distributed.WAIT_S)
-        config = distributed.session_config(flags.session_config(args), task)
 
         with distributed.WorkerRun(task, args, mnist, m.evaluator, m.learning_rate) as run:
+            # Made once the run directory has taken this run: TensorFlow logs ten lines for
+            # each such op never run, on the way out.
+            session_manager = tf.train.SessionManager(
+                ready_op=tf.report_uninitialized_variables(), local_init_op=local_init_op,
+                ready_for_local_init_op=ready_for_local_init_op,
+                recovery_wait_secs=distributed.WAIT_S)
+            config = distributed.session_config(flags.session_config(args), task)
             if task.is_chief:  # it initialises the variables, or restores the last checkpoint
                 sess = session_manager.prepare_session(
-                    server.target, init_op=None if run.restoring else init_op,
-                    init_fn=run.restore if run.restoring else None, config=config)
+                    server.target, config=config,
+                    init_op=None if run.restoring else tf.global_variables_initializer(),
+                    init_fn=run.restore if run.restoring else None)
             else:  # the others wait until it has
                 sess = distributed.wait_for_session(session_manager, server.target, config,
                                                     task)

@@ -229,6 +229,20 @@ def test_every_lessons_model_trains_in_a_cluster(shared_tiny_dir, tmp_path, mode
 
 
 @pytest.mark.slow
+def test_a_chief_refused_by_its_run_directory_says_one_line(shared_tiny_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
+    status, output = launch(tmp_path, "softmax", *tiny_flags(shared_tiny_dir, run_dir),
+                            workers=1)
+    assert status == 2, output
+    chief_lines = [line for line in output.splitlines() if line.startswith("[worker 0]")]
+    assert chief_lines[-1] == (  # the last: not TensorFlow's "Object was never used" block
+        "[worker 0] distributed_mnist.py: error: --run-dir %s holds another run: --resume "
+        "continues it; a new run needs a new or empty --run-dir (or none, for the next "
+        "numbered run in runs/)" % run_dir), output
+
+
+@pytest.mark.slow
 def test_a_port_where_nothing_listens_fails_within_the_timeout(shared_tiny_dir, tmp_path,
                                                                 tasks):
     cluster_spec = loopback_cluster(ps=1, workers=1)  # nothing is started on the ps port
@@ -463,6 +477,9 @@ if (task["type"], task["index"]) == ("worker", 0) and "--chief-ends" in sys.argv
     sys.exit(0)  # the chief finishes the run
 if (task["type"], task["index"]) == ("worker", 1) and "--chief-ends" in sys.argv:
     os.kill(os.getpid(), signal.SIGSTOP)  # as `kill -STOP` on it
+if "--deaf" in sys.argv:  # a task that does not end when it is told to
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 signal.pause()  # waits, as a ps waits for its workers
 """
 
@@ -491,13 +508,14 @@ def test_a_stalled_worker_is_ended_once_the_chief_is_done(tmp_path, monkeypatch,
     assert "cluster.py: the run finished without worker 1" in err
 
 
-def launcher_with_stalling_tasks(tmp_path):
+def launcher_with_stalling_tasks(tmp_path, *task_flags):
     """cluster.py in a process of its own, its three tasks started and waiting; returns
     (the launcher, the tasks' process ids)."""
     script = tmp_path / "stalling.py"
     script.write_text(STALLING_TASK)
     code = ("import sys; sys.path.insert(0, %r); import cluster; cluster.PROGRAM = %r; "
-            "sys.exit(cluster.main(['softmax', '--workers', '2']))" % (REPO_DIR, str(script)))
+            "sys.exit(cluster.main(['softmax', '--workers', '2', '--', *%r]))"
+            % (REPO_DIR, str(script), list(task_flags)))
     launcher = subprocess.Popen([PYTHON, "-u", "-c", code], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
     pids = []
@@ -510,11 +528,23 @@ def launcher_with_stalling_tasks(tmp_path):
     raise AssertionError("the tasks never started: %s" % launcher.communicate())
 
 
+def state(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return re.search(r"\nState:\t(\w)", f.read())[1]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL],
-                         ids=["SIGHUP", "SIGTERM", "SIGKILL"])
-def test_no_task_outlives_its_launcher(tmp_path, how):
+@pytest.mark.parametrize("how, stopped", [(signal.SIGHUP, False), (signal.SIGTERM, False),
+                                          (signal.SIGKILL, False), (signal.SIGKILL, True)],
+                         ids=["SIGHUP", "SIGTERM", "SIGKILL", "SIGKILL-a-task-stopped"])
+def test_no_task_outlives_its_launcher(tmp_path, how, stopped):
     launcher, pids = launcher_with_stalling_tasks(tmp_path)
+    if stopped:  # `kill -STOP` on worker 1: the signal that tells it stays pending
+        os.kill(pids[-1], signal.SIGSTOP)
+        deadline = time.monotonic() + 30
+        while state(pids[-1]) != "T":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)  # polls for the event; the deadline only bounds a hang
     launcher.send_signal(how)
     rest, _ = launcher.communicate(timeout=60)
     if how != signal.SIGKILL:  # (a killed launcher says nothing: its tasks are told)
@@ -524,3 +554,19 @@ def test_no_task_outlives_its_launcher(tmp_path, how):
     while not all(gone(pid) for pid in pids):
         assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
         time.sleep(0.1)  # polls for the event; the deadline only bounds a hang
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_kills_the_tasks_that_do_not_end(tmp_path):
+    launcher, pids = launcher_with_stalling_tasks(tmp_path, "--deaf")
+    launcher.send_signal(signal.SIGINT)
+    lines = []
+    for line in launcher.stdout:
+        lines.append(line)
+        if "interrupted; ending every task" in line:
+            break
+    launcher.send_signal(signal.SIGINT)  # while it waits for tasks that ignore SIGTERM
+    rest, _ = launcher.communicate(timeout=20)  # not the 30 s it gives each task
+    assert launcher.returncode == 130, lines + [rest]
+    assert rest == "cluster.py: interrupted again; killing every task\n"
+    assert all(gone(pid) for pid in pids)
