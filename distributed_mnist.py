@@ -70,6 +70,7 @@ def main(argv=None):
     if task.job_name == "ps":  # a parameter server: it holds the variables, no more
         return distributed.serve(server, task)
     distributed.wait_for_ps(task)  # TensorFlow itself would wait for ever for a missing one
+    distributed.agree_with_the_chief(server, task, args)  # the same model, trained alike
     mnist = flags.load_data(args, task.replicas)
     total_steps = flags.total_steps(args, mnist, task.replicas)
 

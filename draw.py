@@ -19,6 +19,7 @@ import errno
 import http.server
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -35,12 +36,17 @@ MAX_BODY_BYTES = 10 << 20  # a photo of a digit needs far less
 # Images prepared at once: each may take a few hundred MB (image_files.MAX_WORKING_PIXELS),
 # so the server's memory stays bounded however many requests come together.
 PREPARING = threading.BoundedSemaphore(2)
-# Connections served at once, and how long one may pause while sending: a client that stalls
-# mid-upload is dropped, and those beyond the limit get 503, so the server holds at most
-# MAX_CONNECTIONS bodies (10 MB each) and MAX_CONNECTIONS threads, however many clients come.
-MAX_CONNECTIONS = 16
-SLOT_WAIT_S = 5  # how long a connection beyond them waits for a slot before its 503
+# Connections served at once (a thread each): one beyond them gets a 503 at once, so that
+# refusals never queue behind each other.
+MAX_CONNECTIONS = 256
+# Bodies read at once (10 MB each at most); a request waits SLOT_WAIT_S for one, then 503.
+MAX_READING = 16
+READING = threading.BoundedSemaphore(MAX_READING)
+SLOT_WAIT_S = 5
+# How long a client may pause while sending, and how long it has to send its whole request:
+# a client that sends a byte now and then is dropped all the same.
 READ_TIMEOUT_S = 10
+REQUEST_DEADLINE_S = 20
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -70,14 +76,16 @@ def load_models(run_dirs=None):
     return loaded, missing
 
 
-def answer(models, body):
+def answer(models, body, still_wanted=lambda: True):
     """The JSON reply to a classify request's body: {"image": a data URL or base64 image}.
 
     Returns (HTTP status, reply dict). A reply to a good request holds, for each model, the
     number it reads ("number", one digit or several, as classify.py reads them) and each
     digit with its ten probabilities ("digits"; and for a single digit, "digit" and
     "probabilities" as well); the digits' 28x28 inputs side by side as a PNG data URL; and
-    classify.py's note, if any. A bad one holds an "error".
+    classify.py's note, if any. A bad one holds an "error". still_wanted() says, once the
+    image's turn to be prepared has come, whether it still is (its client may be gone, or
+    have waited too long).
     """
     try:
         request = json.loads(body)
@@ -92,11 +100,16 @@ def answer(models, body):
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         return 400, {"error": "the image is not valid base64"}
+    if not PREPARING.acquire(timeout=REQUEST_DEADLINE_S):
+        return 503, {"error": "the server is preparing other images; retry in a moment"}
     try:
-        with PREPARING:
-            prepared = prepare(image_files.decode(data))  # a number: its digits, each read
+        if not still_wanted():
+            return None, None  # nobody to answer: the work is not done
+        prepared = prepare(image_files.decode(data))  # a number: its digits, each read
     except image_files.ImageError as e:
         return 422, {"error": str(e)}
+    finally:
+        PREPARING.release()
     images = np.reshape(prepared.digits, (len(prepared.digits), 784))
     answers = {}
     for name, model in models.items():
@@ -131,6 +144,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "draw.py"
     timeout = READ_TIMEOUT_S  # the socket's, for every read: a stalled client is dropped
     models, missing, quiet, hosts = {}, {}, False, None  # set by serve()
+
+    def setup(self):
+        super().setup()
+        # HTTP/1.0: one request a connection. At the deadline the socket stops reading,
+        # and a read still waiting returns what has come.
+        self.deadline = threading.Timer(REQUEST_DEADLINE_S, self._stop_reading)
+        self.deadline.daemon = True
+        self.deadline.start()
+
+    def _stop_reading(self):
+        try:
+            self.connection.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def finish(self):
+        self.deadline.cancel()
+        super().finish()
+
+    def client_is_here(self):
+        """False once the client has hung up (or sent more than its request)."""
+        try:
+            if not select.select([self.connection], [], [], 0)[0]:
+                return True  # nothing to read: it is waiting for the answer
+            return self.connection.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
 
     def addressed_here(self):
         """False (after a 421 reply) unless the Host header names this server."""
@@ -179,14 +219,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(415, {"error": "the request must be application/json, not %r"
                                            % content_type})
             return
+        if not READING.acquire(timeout=SLOT_WAIT_S):
+            self.close_connection = True  # the body is not read
+            self.reply_json(503, {"error": "%d requests are being read; retry in a moment"
+                                           % MAX_READING})
+            return
         try:
             body = self.rfile.read(length)
         except socket.timeout:  # TimeoutError from Python 3.10 on; its alias
+            body = None
+        finally:
+            READING.release()
+        if body is None or len(body) < length:  # stalled, or the deadline came
             self.close_connection = True
-            self.reply_json(408, {"error": "the request's body stalled for %d s"
-                                           % READ_TIMEOUT_S})
+            self.reply_json(408, {"error": "the request was not sent within %d s (or it "
+                                           "stalled for %d s)" % (REQUEST_DEADLINE_S,
+                                                                  READ_TIMEOUT_S)})
             return
-        self.reply_json(*answer(self.models, body))
+        status, reply = answer(self.models, body, self.client_is_here)
+        if status is not None:
+            self.reply_json(status, reply)
 
     def do_PUT(self):
         self.reply_json(405, {"error": "only GET and POST"}, {"Allow": "GET, POST"})
@@ -224,10 +276,9 @@ class Server(http.server.ThreadingHTTPServer):
         self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     def process_request(self, request, client_address):
-        """Serves the connection in a thread of its own, once one of MAX_CONNECTIONS is
-        free; after SLOT_WAIT_S without one, answers 503 and closes it. (Connections not yet
-        taken wait in the kernel's queue, which costs the server nothing.)"""
-        if not self.connections.acquire(timeout=SLOT_WAIT_S):
+        """Serves the connection in a thread of its own, when one of MAX_CONNECTIONS is
+        free; otherwise answers 503 at once and closes it."""
+        if not self.connections.acquire(blocking=False):
             body = json.dumps({"error": "%d requests are being served; retry in a moment"
                                         % MAX_CONNECTIONS}).encode()
             try:

@@ -62,7 +62,11 @@ class Tasks:
             time.sleep(0.1)
 
     def wait(self, name, seconds=120):
-        return self.processes[name].wait(seconds)
+        try:
+            return self.processes[name].wait(seconds)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s did not end within %d s; its last lines:\n%s" % (
+                name, seconds, "\n".join(self.log(name).splitlines()[-15:]))) from None
 
     def kill_all(self):
         for process in self.processes.values():
@@ -240,6 +244,31 @@ def test_a_chief_refused_by_its_run_directory_says_one_line(shared_tiny_dir, tmp
         "[worker 0] distributed_mnist.py: error: --run-dir %s holds another run: --resume "
         "continues it; a new run needs a new or empty --run-dir (or none, for the next "
         "numbered run in runs/)" % run_dir), output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chief_flags, worker_flags, words", [
+    ([], ["--model", "mlp"], "--model mlp, but the chief (worker 0 at %s) has --model softmax"),
+    ([], ["--batch-size", "7"], "--batch-size 7, but the chief (worker 0 at %s) has --batch-size "
+                                "50"),
+    (["--sync-replicas"], [], "no --sync-replicas, but the chief (worker 0 at %s) has "
+                              "--sync-replicas"),
+], ids=["model", "batch-size", "sync-replicas"])
+def test_a_worker_that_differs_from_its_chief_ends_in_one_line(
+        shared_tiny_dir, tmp_path, tasks, chief_flags, worker_flags, words):
+    cluster_spec = loopback_cluster(ps=1, workers=2)
+    run = tasks(cluster_spec)
+    flags = tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "30")
+    run.start("ps", 0)
+    run.start("worker", 0, *flags, *chief_flags)
+    run.start("worker", 1, *flags, *worker_flags)
+    assert run.wait("worker1", 60) == 2, run.log("worker1")
+    assert run.log("worker1").strip().splitlines()[-1] == (
+        "distributed_mnist.py: error: worker 1: " + words % cluster_spec["worker"][0]
+        + ": every task of a cluster trains the same model the same way")
+    if not chief_flags:  # asynchronous: the chief trains alone, and the ps ends with it
+        assert run.wait("worker0", 120) == 0, run.log("worker0")
+        assert run.wait("ps0", 30) == 0, run.log("ps0")
 
 
 @pytest.mark.slow

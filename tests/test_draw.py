@@ -388,6 +388,100 @@ def test_a_stalled_upload_is_dropped_and_connections_are_bounded(trained_runs, m
         httpd.server_close()
 
 
+def _read_reply(client, seconds):
+    """The bytes the server sends before it closes, or what came within `seconds`."""
+    client.settimeout(seconds)
+    reply = b""
+    try:
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return reply
+            reply += data
+    except OSError:  # socket.timeout: no more within the time
+        return reply
+
+
+def test_an_upload_that_trickles_ends_at_the_requests_deadline(server, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(draw, "REQUEST_DEADLINE_S", 2)
+    monkeypatch.setattr(draw.Handler, "timeout", 30)  # no pause is long: each read gets a byte
+    client = socket.create_connection(server, timeout=30)
+    started = time.monotonic()
+    client.sendall(b"POST /classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                   b"application/json\r\nContent-Length: 1000\r\n\r\n{")
+    for byte in b'"image"':  # a byte each 0.2 s, as a slow-loris client sends
+        time.sleep(0.2)  # (the pace of the attack, not a wait for an event)
+        client.sendall(bytes([byte]))
+    reply = _read_reply(client, 10)
+    client.close()
+    assert reply.startswith(b"HTTP/1.0 408"), reply[:80]
+    assert b"not sent within 2 s" in reply
+    assert time.monotonic() - started < 6  # the deadline, not the 30 s of a pause
+
+
+def test_idle_connections_beyond_the_limit_are_refused_at_once(trained_runs, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(rundirs, "RUNS_DIR", trained_runs)
+    monkeypatch.setattr(draw, "MAX_CONNECTIONS", 4)
+    models, missing = draw.load_models()
+    httpd = draw.serve("127.0.0.1", 0, models, missing, quiet=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    idle = [socket.create_connection(httpd.server_address) for _ in range(12)]
+    try:
+        started = time.monotonic()  # the 8 beyond the limit do not make it wait in turn
+        status, reply = request(httpd.server_address, "GET", "/models")
+        assert time.monotonic() - started < 3
+        assert status == 503 and "retry" in reply["error"]
+        for client in idle:
+            client.close()
+        deadline = time.monotonic() + 30
+        while request(httpd.server_address, "GET", "/models")[0] == 503:  # slots given back
+            assert time.monotonic() < deadline
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_request_whose_client_is_gone_is_not_prepared(server, shared_tiny_dir, monkeypatch):
+    import socket
+
+    turn_asked, turn_given = threading.Event(), threading.Event()
+
+    class Turn:  # PREPARING, held until the test gives the turn
+        def acquire(self, timeout):
+            turn_asked.set()
+            return turn_given.wait(timeout)
+
+        def release(self):
+            pass
+
+    prepared, answered = [], threading.Event()
+    answer = draw.answer
+
+    def answer_and_tell(*args):
+        try:
+            return answer(*args)
+        finally:
+            answered.set()
+
+    monkeypatch.setattr(draw, "PREPARING", Turn())
+    monkeypatch.setattr(draw, "prepare", lambda image: prepared.append(image))
+    monkeypatch.setattr(draw, "answer", answer_and_tell)
+    body = classify_request(a_drawn_digit(shared_tiny_dir)).encode()
+    client = socket.create_connection(server, timeout=30)
+    client.sendall(b"POST /classify HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
+                   b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert turn_asked.wait(30)
+    client.close()  # the client gives up while the image waits for its turn
+    turn_given.set()
+    assert answered.wait(30)
+    assert prepared == []
+    assert request(server, "GET", "/models")[0] == 200  # the server goes on
+
+
 @pytest.mark.slow
 def test_a_photo_of_a_number_reads_as_its_digits_on_the_page(server, tmp_path):
     """A number dropped on the page reads as classify.py reads it: each model shows the

@@ -250,6 +250,60 @@ def wait_for_ps(task):
             time.sleep(POLL_S)
 
 
+# The flags in which the tasks of a cluster may differ: how each starts and where it reads
+# (the seed: each worker draws its own batches from it, worker_seed()).
+OWN_FLAGS = set(flags.RUN_FLAGS) - {"model", "sync_replicas"} | {"seed", "data_dir"}
+
+
+def agree_with_the_chief(server, task, args):
+    """The chief publishes the flags that every worker must share, its model's and its
+    schedule's, in a variable on ps 0; another worker compares its own with them and ends
+    in one line naming the first that differs (TensorFlow would wait for variables that the
+    chief's model never makes, or train half of the run one way, half another)."""
+    mine = json.loads(json.dumps({name: value for name, value in sorted(vars(args).items())
+                                  if name not in OWN_FLAGS}))
+    with tf.Graph().as_default():
+        with tf.device("/job:ps/task:0"):
+            published = tf.Variable("", trainable=False, collections=[], name="chief_flags")
+        text = tf.placeholder(tf.string)
+        publish = published.assign(text)
+        config = session_config(tf.ConfigProto(), task)
+        with tf.Session(server.target, config=config) as sess:
+            if task.is_chief:
+                sess.run(publish, {text: json.dumps(mine)})
+                return
+            deadline = time.monotonic() + task.timeout
+            while True:
+                try:
+                    chiefs = json.loads(sess.run(published))
+                    break
+                except tf.errors.FailedPreconditionError:  # not yet published
+                    if time.monotonic() > deadline:
+                        return  # wait_for_session() names the chief that never came
+                    time.sleep(POLL_S)
+            # The model first: one model has flags that another lacks.
+            differ = [name for name in ["model", *mine] if mine[name] != chiefs.get(name)]
+            if differ:
+                sess.run(done_ops(task))  # the ps tasks count it as done: they need not wait
+                name = differ[0]
+                raise UsageError("%s: %s, but the chief (worker 0 at %s) has %s: every task of "
+                                 "a cluster trains the same model the same way" % (
+                                     task.name, _flag_text(name, mine[name]),
+                                     task.address("worker", 0),
+                                     _flag_text(name, chiefs.get(name))))
+
+
+def _flag_text(name, value):
+    flag = "--" + name.replace("_", "-")
+    if value is True:
+        return flag
+    if value in (False, None):
+        return "no " + flag
+    if isinstance(value, list):
+        return "%s %s" % (flag, ",".join(str(v) for v in value))
+    return "%s %s" % (flag, value)
+
+
 def wait_for_session(session_manager, target, config, task):
     """A worker's session, once the chief has initialised or restored the variables
     (SessionManager.wait_for_session), or a UsageError after --task-timeout."""
@@ -294,7 +348,8 @@ def serve(server, task):
         with tf.Session(server.target, config=config) as sess, _signals_as_flag() as stop:
             print("%s serving at %s for %d workers" % (
                 task.name, task.address(), task.workers), flush=True)
-            for _ in range(task.workers):
+            done = set()  # a worker started again says it twice
+            while len(done) < task.workers:
                 worker = None
                 while worker is None:
                     if stop:  # Ctrl-C or SIGTERM, seen between waits
@@ -303,7 +358,9 @@ def serve(server, task):
                         worker = sess.run(dequeue, options=tf.RunOptions(timeout_in_ms=1000))
                     except tf.errors.DeadlineExceededError:
                         pass
-                print("%s: worker %d is done" % (task.name, worker), flush=True)
+                if worker not in done:
+                    print("%s: worker %d is done" % (task.name, worker), flush=True)
+                done.add(worker)
     return {}
 
 
