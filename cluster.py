@@ -120,8 +120,12 @@ def build_parser():
         usage="python cluster.py MODEL [--ps N] [--workers N] [-- FLAGS FOR EVERY TASK]")
     parser.add_argument("model", choices=sorted(LESSONS),
                         help="the lesson's model, as distributed_mnist.py --model")
-    parser.add_argument("--ps", type=int, default=1, help="parameter servers")
-    parser.add_argument("--workers", type=int, default=2, help="workers (worker 0: the chief)")
+    parser.add_argument("--ps", type=flags.number(flags.whole, lambda v: 1 <= v <= 16,
+                                                  "a whole number from 1 to 16"),
+                        default=1, help="parameter servers")
+    parser.add_argument("--workers", type=flags.number(flags.whole, lambda v: 1 <= v <= 64,
+                                                       "a whole number from 1 to 64"),
+                        default=2, help="workers (worker 0: the chief)")
     return parser
 
 
@@ -131,8 +135,6 @@ def main(argv=None):
     script_args = argv[split + 1:]  # for every task
     parser = build_parser()
     args = parser.parse_args(argv[:split])
-    if not 1 <= args.ps <= 16 or not 1 <= args.workers <= 64:
-        parser.error("--ps is 1 to 16 and --workers 1 to 64")
 
     ports = free_ports(args.ps + args.workers)
     cluster = {"ps": ["127.0.0.1:%d" % port for port in ports[:args.ps]],

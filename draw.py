@@ -39,9 +39,10 @@ PREPARING = threading.BoundedSemaphore(2)
 # Connections served at once (a thread each): one beyond them gets a 503 at once, so that
 # refusals never queue behind each other.
 MAX_CONNECTIONS = 256
-# Bodies read at once (10 MB each at most); a request waits SLOT_WAIT_S for one, then 503.
-MAX_READING = 16
-READING = threading.BoundedSemaphore(MAX_READING)
+# Requests whose bodies (10 MB each at most) are in hand at once, read or waiting to be
+# prepared; one more waits SLOT_WAIT_S for its turn, then gets 503.
+MAX_BODIES = 16
+BODIES = threading.BoundedSemaphore(MAX_BODIES)
 SLOT_WAIT_S = 5
 # How long a client may pause while sending, and how long it has to send its whole request:
 # a client that sends a byte now and then is dropped all the same.
@@ -100,6 +101,7 @@ def answer(models, body, still_wanted=lambda: True):
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         return 400, {"error": "the image is not valid base64"}
+    del request, encoded  # the image is in data: the text's copies go while it waits
     if not PREPARING.acquire(timeout=REQUEST_DEADLINE_S):
         return 503, {"error": "the server is preparing other images; retry in a moment"}
     try:
@@ -219,24 +221,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(415, {"error": "the request must be application/json, not %r"
                                            % content_type})
             return
-        if not READING.acquire(timeout=SLOT_WAIT_S):
+        if not BODIES.acquire(timeout=SLOT_WAIT_S):
             self.close_connection = True  # the body is not read
-            self.reply_json(503, {"error": "%d requests are being read; retry in a moment"
-                                           % MAX_READING})
+            self.reply_json(503, {"error": "%d requests are being answered; retry in a moment"
+                                           % MAX_BODIES})
             return
         try:
-            body = self.rfile.read(length)
-        except socket.timeout:  # TimeoutError from Python 3.10 on; its alias
-            body = None
+            try:
+                body = self.rfile.read(length)
+            except socket.timeout:  # TimeoutError from Python 3.10 on; its alias
+                body = b""
+            if len(body) < length:  # it stalled, or the deadline came
+                self.close_connection = True
+                status, reply = 408, {"error": "the request was not sent within %d s (or it "
+                                               "paused for %d s)" % (REQUEST_DEADLINE_S,
+                                                                     READ_TIMEOUT_S)}
+            else:
+                status, reply = answer(self.models, body, self.client_is_here)
+            del body
         finally:
-            READING.release()
-        if body is None or len(body) < length:  # stalled, or the deadline came
-            self.close_connection = True
-            self.reply_json(408, {"error": "the request was not sent within %d s (or it "
-                                           "stalled for %d s)" % (REQUEST_DEADLINE_S,
-                                                                  READ_TIMEOUT_S)})
-            return
-        status, reply = answer(self.models, body, self.client_is_here)
+            BODIES.release()
         if status is not None:
             self.reply_json(status, reply)
 
@@ -329,7 +333,9 @@ def build_parser():
                                      formatter_class=flags.HelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (0.0.0.0: every network interface)")
-    parser.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    parser.add_argument("--port", type=flags.number(flags.whole, lambda v: 0 < v < 65536,
+                                                    "a port number from 1 to 65535"),
+                        default=8000, help="the port to listen on")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
                         type=model_and_dir,
                         help="serve NAME (%s) from DIR, a run directory or a SavedModel, "
@@ -349,8 +355,6 @@ def model_and_dir(text):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if not 0 < args.port < 65536:
-        build_parser().error("--port %d is not a port number (1 to 65535)" % args.port)
     models, missing = load_models(dict(args.model))
     if not models:
         raise UsageError("no trained model in %s: train one first, e.g. `python cnn_mnist.py`"

@@ -36,6 +36,7 @@ class Tasks:
     def __init__(self, tmp_path, cluster_spec, model="softmax"):
         self.tmp_path, self.cluster, self.model = tmp_path, cluster_spec, model
         self.processes = {}
+        self.prefixes = {}  # a task's command's first words (`ip netns exec NAME`), by task
         self.logs = tmp_path / ("logs%d" % len(list(tmp_path.glob("logs*"))))
         self.logs.mkdir()
 
@@ -44,7 +45,8 @@ class Tasks:
         log = open(self.logs / (name + ".log"), "a")
         env = dict(os.environ, TF_CONFIG=tf_config(self.cluster, job_name, index))
         self.processes[name] = subprocess.Popen(
-            [PYTHON, "-u", os.path.join(REPO_DIR, "distributed_mnist.py"), "--model",
+            [*self.prefixes.get(name, []), PYTHON, "-u",
+             os.path.join(REPO_DIR, "distributed_mnist.py"), "--model",
              self.model, *flags], env=env, stdout=log, stderr=subprocess.STDOUT,
             cwd=str(self.tmp_path))
         return self.processes[name]
@@ -537,9 +539,27 @@ def test_a_stalled_worker_is_ended_once_the_chief_is_done(tmp_path, monkeypatch,
     assert "cluster.py: the run finished without worker 1" in err
 
 
-def launcher_with_stalling_tasks(tmp_path, *task_flags):
-    """cluster.py in a process of its own, its three tasks started and waiting; returns
-    (the launcher, the tasks' process ids)."""
+@pytest.fixture
+def launcher_with_stalling_tasks(tmp_path):
+    """Starts cluster.py in a process of its own, its three tasks started and waiting;
+    returns (the launcher, the tasks' process ids). What a failed test leaves, it kills."""
+    started = []
+
+    def start(*task_flags):
+        started.append(_launcher_with_stalling_tasks(tmp_path, *task_flags))
+        return started[-1]
+
+    yield start
+    for launcher, pids in started:
+        for pid in pids:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+        if launcher.poll() is None:
+            launcher.kill()
+        launcher.communicate()
+
+
+def _launcher_with_stalling_tasks(tmp_path, *task_flags):
     script = tmp_path / "stalling.py"
     script.write_text(STALLING_TASK)
     code = ("import sys; sys.path.insert(0, %r); import cluster; cluster.PROGRAM = %r; "
@@ -566,8 +586,8 @@ def state(pid):
 @pytest.mark.parametrize("how, stopped", [(signal.SIGHUP, False), (signal.SIGTERM, False),
                                           (signal.SIGKILL, False), (signal.SIGKILL, True)],
                          ids=["SIGHUP", "SIGTERM", "SIGKILL", "SIGKILL-a-task-stopped"])
-def test_no_task_outlives_its_launcher(tmp_path, how, stopped):
-    launcher, pids = launcher_with_stalling_tasks(tmp_path)
+def test_no_task_outlives_its_launcher(launcher_with_stalling_tasks, how, stopped):
+    launcher, pids = launcher_with_stalling_tasks()
     if stopped:  # `kill -STOP` on worker 1: the signal that tells it stays pending
         os.kill(pids[-1], signal.SIGSTOP)
         deadline = time.monotonic() + 30
@@ -586,8 +606,8 @@ def test_no_task_outlives_its_launcher(tmp_path, how, stopped):
 
 
 @pytest.mark.slow
-def test_ctrl_c_twice_kills_the_tasks_that_do_not_end(tmp_path):
-    launcher, pids = launcher_with_stalling_tasks(tmp_path, "--deaf")
+def test_ctrl_c_twice_kills_the_tasks_that_do_not_end(launcher_with_stalling_tasks):
+    launcher, pids = launcher_with_stalling_tasks("--deaf")
     launcher.send_signal(signal.SIGINT)
     lines = []
     for line in launcher.stdout:

@@ -538,3 +538,32 @@ def test_a_pipe_among_the_images_is_one_line_and_the_next_is_read(shared_tiny_di
     assert after_the_model_line(err) == ("%s: error: not an image file: a pipe or a socket\n"
                                          % (tmp_path / "pipe.png"))
     assert out.startswith(str(digit) + ": ")
+
+
+# Every number flag of every program, written as Python's int() and float() take it but a
+# person would not mean: one line naming the flag, exit status 2.
+NUMBER_FLAGS = [
+    ("softmax_mnist", "--steps"), ("softmax_mnist", "--learning-rate"),
+    ("softmax_mnist", "--seed"), ("softmax_mnist", "--threads"),
+    ("softmax_mnist", "--validation-size"), ("cnn_mnist", "--max-shift"),
+    ("cnn_mnist", "--max-turn"), ("mlp_mnist", "--keep-prob"), ("batch_norm_demo", "--depth"),
+    ("cluster", "--ps"), ("cluster", "--workers"), ("draw", "--port"),
+    ("distributed_mnist", "--task-index"), ("distributed_mnist", "--task-timeout"),
+]
+UNMEANT_NUMBERS = ["\u0663", "\uff17", "1_000", " 7", "010", "nan", "inf", "-1", "1e300", ""]
+
+
+@pytest.mark.parametrize("program, flag", NUMBER_FLAGS,
+                         ids=["%s%s" % (program, flag) for program, flag in NUMBER_FLAGS])
+def test_a_number_flag_takes_plain_numbers_only(capsys, program, flag):
+    import importlib
+
+    parser = importlib.import_module(program).build_parser()
+    for text in UNMEANT_NUMBERS:
+        argv = [flag, text] + (["--model", "softmax"] if program == "distributed_mnist" else [])
+        with pytest.raises(SystemExit) as exit:
+            parser.parse_args(["softmax"] + argv if program == "cluster" else argv)
+        assert exit.value.code == 2, text
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("%s: error: argument %s: %r is not " % (
+            parser.prog, flag, text)), (text, err)

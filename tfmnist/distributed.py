@@ -22,6 +22,7 @@ each fault in one line that names the task.
 import collections
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -35,6 +36,17 @@ from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
 JOBS = ("ps", "worker")
+
+
+class _SessionCloseFilter(logging.Filter):
+    """Drops TensorFlow's log line about a session that failed to close within 30 s, which
+    follows a lost task: the task's own line says what happened."""
+
+    def filter(self, record):
+        return "Session failed to close" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_SessionCloseFilter())
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 POLL_S = 0.25  # how often a task looks again for a task it waits for
 # SessionManager's wait between looks at the chief's variables: 30 s by default, which
@@ -53,7 +65,7 @@ def add_flags(parser):
     cluster.add_argument("--worker-hosts", metavar="HOST:PORT,...",
                          help="the workers, which train; the first is the chief")
     cluster.add_argument("--job-name", help="this task's job: ps or worker")
-    cluster.add_argument("--task-index", type=int, default=None,
+    cluster.add_argument("--task-index", type=flags.non_negative_int, default=None,
                          help="this task's number in its job (default 0)")
     cluster.add_argument("--sync-replicas", action="store_true",
                          help="each step averages one gradient from every worker (default: "
@@ -349,6 +361,7 @@ def serve(server, task):
             print("%s serving at %s for %d workers" % (
                 task.name, task.address(), task.workers), flush=True)
             done = set()  # a worker started again says it twice
+            last_answer = None  # when a worker not yet done last answered on its port
             while len(done) < task.workers:
                 worker = None
                 while worker is None:
@@ -357,11 +370,27 @@ def serve(server, task):
                     try:  # a second at a time, to see them
                         worker = sess.run(dequeue, options=tf.RunOptions(timeout_in_ms=1000))
                     except tf.errors.DeadlineExceededError:
-                        pass
+                        last_answer = _workers_gone(task, done, last_answer)
                 if worker not in done:
                     print("%s: worker %d is done" % (task.name, worker), flush=True)
                 done.add(worker)
     return {}
+
+
+def _workers_gone(task, done, last_answer):
+    """When a worker not yet done last answered on its port (now, if one does); a UsageError
+    once none has for --task-timeout, their network cut, say: a ps that waited for their
+    word that they are done would wait for ever."""
+    waiting = [index for index in range(task.workers) if index not in done]
+    if any(_unreachable(task.address("worker", index)) is None for index in waiting):
+        return time.monotonic()
+    if last_answer is not None and time.monotonic() - last_answer > task.timeout:
+        raise UsageError("%s: no worker it serves (%s) has answered for %g s; ending (the "
+                         "chief's last checkpoint keeps the run: --resume continues it)" % (
+                             task.name, ", ".join("worker %d at %s" % (
+                                 index, task.address("worker", index)) for index in waiting),
+                             task.timeout))
+    return last_answer
 
 
 @contextlib.contextmanager
@@ -412,6 +441,14 @@ def explain(task, error, sync_stopped=False):
         stopped = stopped_workers(task) if task.sync else []
         if stopped:
             return stopped_error(task, stopped[0])
+        lost = [index for index, address in enumerate(task.cluster["ps"])
+                if _unreachable(address) is not None]
+        if lost and not task.sync:  # its network cut, most often
+            return UsageError("%s lost ps %d (%s): it has not answered for %g s "
+                              "(--task-timeout); restart the cluster, and the chief with "
+                              "--resume to continue from the last checkpoint" % (
+                                  task.name, lost[0], task.cluster["ps"][lost[0]],
+                                  task.timeout))
         return UsageError(
             "%s waited more than %g s (--task-timeout) for the cluster%s" % (
                 task.name, task.timeout,
@@ -455,6 +492,7 @@ class WorkerRun(training.Run):
         super().__init__(args, None, mnist, evaluator, learning_rate)
         self._done = done_ops(task)
         self._workers_seen, self._next_check = set(), 0.0  # for _check_workers()
+        self._chief_seen = time.monotonic()
         self._global_step_seen = 0
 
     def __exit__(self, exc_type, exc, traceback):
@@ -491,13 +529,27 @@ class WorkerRun(training.Run):
         return step
 
     def _check_workers(self):
-        """With --sync-replicas, a worker that has stopped (its port closed) is an error at
-        once: TensorFlow's SyncReplicasOptimizer would wait for its gradient until the
-        timeout, or, holding a token it left, let the others step without it. Looks once a
-        second."""
-        if not self.task.sync or time.monotonic() < self._next_check:
+        """Looks at the other workers' ports once a second. A worker other than the chief
+        stops once the chief has not answered for --task-timeout: only the chief keeps the
+        run, in its checkpoints, and steps trained without it would be lost. With
+        --sync-replicas, a worker that has stopped (its port closed) is an error at once:
+        TensorFlow's SyncReplicasOptimizer would wait for its gradient until the timeout,
+        or, holding a token it left, let the others step without it."""
+        now = time.monotonic()
+        if (self.task.is_chief and not self.task.sync) or now < self._next_check:
             return
-        self._next_check = time.monotonic() + 1.0
+        self._next_check = now + 1.0
+        if not self.task.is_chief:
+            if _unreachable(self.task.address("worker", 0)) is None:
+                self._chief_seen = now
+            elif now - self._chief_seen > self.task.timeout:
+                raise UsageError("%s: the chief (worker 0 at %s) has not answered for %g s; "
+                                 "stopping, as only the chief keeps the run (--resume "
+                                 "continues from its last checkpoint)" % (
+                                     self.task.name, self.task.address("worker", 0),
+                                     self.task.timeout))
+            if not self.task.sync:
+                return
         stopped = stopped_workers(self.task)
         self._workers_seen.update(set(range(self.task.workers)) - set(stopped)
                                   - {self.task.index})

@@ -9,6 +9,7 @@ the number of steps, the session's threads; and the flags a run remembers (confi
 import argparse
 import math
 import os
+import re
 
 import input_data
 from tfmnist.command_line import UsageError
@@ -34,15 +35,27 @@ def number(convert, check, requirement):
     return parse
 
 
-positive_int = number(int, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
-non_negative_int = number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
-seed_int = number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
-thread_count = number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
-positive_float = number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
+def _written_plainly(convert, pattern):
+    """convert, for numbers written in ASCII digits without leading zeros: Python's own int()
+    and float() would also take '٣', '1_000', ' 7', '010' (not octal) and 'nan'."""
+    def parse(text):
+        if not re.fullmatch(pattern, text):
+            raise ValueError(text)
+        return convert(text)
+    return parse
+
+
+whole = _written_plainly(int, r"0|[1-9][0-9]*")
+decimal = _written_plainly(float, r"(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+positive_int = number(whole, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
+non_negative_int = number(whole, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
+seed_int = number(whole, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
+thread_count = number(whole, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
+positive_float = number(decimal, lambda v: 0 < v < 1e9 and math.isfinite(v),
                         "a positive number below 10^9")
-non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
+non_negative_float = number(decimal, lambda v: 0 <= v < 1e9 and math.isfinite(v),
                             "a number from 0 to 10^9")
-probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+probability = number(decimal, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

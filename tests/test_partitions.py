@@ -1,0 +1,192 @@
+"""A cluster cut apart by its network: each task in a Linux network namespace of its own,
+joined by a bridge in another namespace, as machines by a switch; a link cut (`ip link set
+... down`, at the switch's end) for a moment, or for good. Every task ends within a bound of
+its --task-timeout, in one line; nothing the chief saved is lost; --resume continues.
+
+Needs root (CI runs as root) and iproute2's `ip`; the namespaces, and the addresses inside
+them, are the test's own, and are removed after it."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import tiny_flags
+from test_cluster import Tasks
+
+pytestmark = pytest.mark.slow
+
+TASK_TIMEOUT = 4  # every task's --task-timeout, in seconds
+# How long a task may take to end once it is cut off: its --task-timeout, a second between
+# looks, and TensorFlow's own 30 s attempt to close a session whose ps is gone.
+BOUND_S = 3 * TASK_TIMEOUT + 35
+TASKS = ("ps0", "worker0", "worker1")
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def network():
+    """A namespace for each task, a bridge joining them; yields {task: (namespace, address,
+    the link's end at the bridge)} and removes them all after."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2's `ip`")
+    tag = uuid.uuid4().hex[:8]
+    bridge = "tfm-%s-br" % tag
+    made = []
+    try:
+        try:
+            ip("netns", "add", bridge)
+        except subprocess.CalledProcessError as e:
+            pytest.skip("cannot make a network namespace here: %s" % e.stderr.strip())
+        made.append(bridge)
+        ip("-n", bridge, "link", "add", "br0", "type", "bridge")
+        ip("-n", bridge, "link", "set", "br0", "up")
+        places = {}
+        for number, task in enumerate(TASKS, start=1):
+            namespace = "tfm-%s-%s" % (tag, task)
+            ip("netns", "add", namespace)
+            made.append(namespace)
+            link = "to-" + task
+            ip("-n", bridge, "link", "add", link, "type", "veth", "peer", "name", "eth0",
+               "netns", namespace)
+            ip("-n", bridge, "link", "set", link, "master", "br0", "up")
+            address = "10.200.0.%d" % number
+            ip("-n", namespace, "addr", "add", address + "/24", "dev", "eth0")
+            ip("-n", namespace, "link", "set", "eth0", "up")
+            ip("-n", namespace, "link", "set", "lo", "up")
+            places[task] = (namespace, address, link)
+        yield dict(places, bridge=bridge)
+    finally:
+        for namespace in made:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+
+
+def cut(network, task, up=False):
+    ip("-n", network["bridge"], "link", "set", network[task][2], "up" if up else "down")
+
+
+def cluster_in(network, tmp_path):
+    """Tasks that start each in its namespace, on port 2222 of its own address."""
+    spec = {"ps": ["%s:2222" % network["ps0"][1]],
+            "worker": ["%s:2222" % network[w][1] for w in ("worker0", "worker1")]}
+    tasks = Tasks(tmp_path, spec)
+    tasks.prefixes = {task: ["ip", "netns", "exec", network[task][0]] for task in TASKS}
+    return tasks
+
+
+def start(tasks, flags, resume=False):
+    tasks.start("ps", 0, "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
+    for index in (0, 1):
+        tasks.start("worker", index, *flags, *(["--resume"] if resume and index == 0 else []))
+
+
+def last_line(tasks, task):
+    return tasks.log(task).strip().splitlines()[-1]
+
+
+def ends_within(tasks, task, seconds):
+    """The task's exit status; fails if it has not ended within `seconds`."""
+    try:
+        return tasks.processes[task].wait(seconds)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("%s still runs %d s after the cut:\n%s" % (
+            task, seconds, tasks.log(task)[-2000:])) from None
+
+
+@pytest.fixture
+def flags(shared_tiny_dir, tmp_path):
+    return tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3000", "--log-every",
+                      "10", "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
+
+
+def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, flags):
+    tasks = cluster_in(network, tmp_path)
+    try:
+        start(tasks, flags)
+        tasks.wait_for("worker1", r"step\s+\d+/")
+        tasks.wait_for("worker0", r"step\s+\d+/")
+        cut(network, "worker1")
+        assert ends_within(tasks, "worker1", BOUND_S) == 2
+        assert "worker 1" in last_line(tasks, "worker1")
+        assert ends_within(tasks, "worker0", 300) == 0  # the chief trains on alone, and ends
+        assert ends_within(tasks, "ps0", BOUND_S) == 2
+        assert last_line(tasks, "ps0").startswith(
+            "distributed_mnist.py: error: ps 0: no worker it serves (worker 1 at "
+            "10.200.0.3:2222) has answered for %d s; ending" % TASK_TIMEOUT)
+        assert json.loads((tmp_path / "run" / "metrics.json").read_text())[
+            "global_step"] >= 3000
+    finally:
+        tasks.kill_all()
+
+
+def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags):
+    tasks = cluster_in(network, tmp_path)
+    try:
+        start(tasks, flags)
+        tasks.wait_for("worker1", r"step\s+\d+/")
+        tasks.wait_for("worker0", r"step\s+\d+/")
+        cut(network, "ps0")
+        for task in ("ps0", "worker0", "worker1"):
+            assert ends_within(tasks, task, BOUND_S) == 2, task
+        assert "no worker it serves" in last_line(tasks, "ps0")
+        for worker in ("worker0", "worker1"):
+            assert "ps 0" in last_line(tasks, worker), tasks.log(worker)[-2000:]
+    finally:
+        tasks.kill_all()
+
+
+def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_path, flags):
+    tasks = cluster_in(network, tmp_path)
+    try:
+        start(tasks, flags)
+        tasks.wait_for("worker0", r"step\s+\d+/")  # its first checkpoint: step 12's epoch
+        tasks.wait_for("worker1", r"step\s+\d+/")
+        cut(network, "worker0")
+        for task in ("worker0", "worker1", "ps0"):
+            assert ends_within(tasks, task, BOUND_S) == 2, task
+        assert last_line(tasks, "worker1") == (
+            "distributed_mnist.py: error: worker 1: the chief (worker 0 at 10.200.0.2:2222) "
+            "has not answered for %d s; stopping, as only the chief keeps the run (--resume "
+            "continues from its last checkpoint)" % TASK_TIMEOUT)
+        saved = tf_checkpoint_step(tmp_path / "run")
+        assert saved > 0
+    finally:
+        tasks.kill_all()
+    cut(network, "worker0", up=True)  # the link back: the run continues from its checkpoint
+    again = cluster_in(network, tmp_path)
+    try:
+        start(again, flags, resume=True)
+        assert ends_within(again, "worker0", 300) == 0, again.log("worker0")[-2000:]
+        assert "from step %d;" % saved in again.log("worker0")
+        assert json.loads((tmp_path / "run" / "metrics.json").read_text())[
+            "global_step"] >= 3000
+    finally:
+        again.kill_all()
+
+
+def test_a_short_cut_is_ridden_out(network, tmp_path, shared_tiny_dir):
+    tasks = cluster_in(network, tmp_path)
+    flags = tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "400", "--log-every",
+                       "10", "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
+    try:
+        start(tasks, flags)
+        tasks.wait_for("worker1", r"step\s+\d+/")
+        cut(network, "worker1")
+        time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
+        cut(network, "worker1", up=True)
+        for task in ("worker0", "worker1", "ps0"):
+            assert ends_within(tasks, task, 120) == 0, tasks.log(task)[-2000:]
+    finally:
+        tasks.kill_all()
+
+
+def tf_checkpoint_step(run_dir):
+    """The step of the run's last checkpoint, from its index file."""
+    with open(os.path.join(str(run_dir), "checkpoint")) as f:
+        return int(f.read().split('"')[1].rsplit("-", 1)[1])
