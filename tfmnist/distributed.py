@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 
@@ -360,21 +361,50 @@ def serve(server, task):
         with tf.Session(server.target, config=config) as sess, _signals_as_flag() as stop:
             print("%s serving at %s for %d workers" % (
                 task.name, task.address(), task.workers), flush=True)
-            done = set()  # a worker started again says it twice
-            last_answer = None  # when a worker not yet done last answered on its port
-            while len(done) < task.workers:
-                worker = None
-                while worker is None:
-                    if stop:  # Ctrl-C or SIGTERM, seen between waits
-                        raise KeyboardInterrupt
-                    try:  # a second at a time, to see them
-                        worker = sess.run(dequeue, options=tf.RunOptions(timeout_in_ms=1000))
-                    except tf.errors.DeadlineExceededError:
-                        last_answer = _workers_gone(task, done, last_answer)
-                if worker not in done:
-                    print("%s: worker %d is done" % (task.name, worker), flush=True)
-                done.add(worker)
+            done, finished = set(), threading.Event()  # (a worker started again says it twice)
+            threading.Thread(target=_watch_workers, args=(task, done, stop, finished),
+                             daemon=True).start()
+            try:
+                while len(done) < task.workers:
+                    worker = None
+                    while worker is None:
+                        if stop:  # Ctrl-C or SIGTERM, seen between waits
+                            raise KeyboardInterrupt
+                        try:  # a second at a time, to see them
+                            worker = sess.run(dequeue,
+                                              options=tf.RunOptions(timeout_in_ms=1000))
+                        except tf.errors.DeadlineExceededError:
+                            pass
+                    if worker not in done:
+                        print("%s: worker %d is done" % (task.name, worker), flush=True)
+                    done.add(worker)
+            finally:
+                finished.set()
     return {}
+
+
+def _watch_workers(task, done, stop, finished):
+    """A ps task's watch, in a thread of its own, until `finished`: once the network is cut,
+    serve() may wait in sess.run for ever (the run's own time-out does not end that wait).
+    When none of the workers not yet done has answered on its port for --task-timeout, or a
+    signal to stop has not been seen in 5 s, it ends the process with its line: a ps holds
+    nothing that the chief's checkpoints do not keep."""
+    last_answer, stop_since = None, None
+    while not finished.wait(POLL_S * 4):
+        if stop:
+            stop_since = stop_since or time.monotonic()
+            if time.monotonic() - stop_since > 5:
+                _end_now(130, "interrupted")
+        try:
+            last_answer = _workers_gone(task, done, last_answer)
+        except UsageError as e:
+            _end_now(2, "error: %s" % e)
+
+
+def _end_now(status, text):
+    sys.stderr.write("distributed_mnist.py: %s\n" % text)
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _workers_gone(task, done, last_answer):
