@@ -32,7 +32,7 @@ def pre_activations(run_dir, images, args):
 
 
 MAX_DEPTH = 100  # far deeper than the point the demo makes; bounds the graph's size and time
-layer_count = flags.number(flags.whole, lambda v: 1 <= v <= MAX_DEPTH,
+layer_count = flags.number(int, lambda v: 1 <= v <= MAX_DEPTH,
                            "a number of layers from 1 to %d" % MAX_DEPTH)
 
 

@@ -120,10 +120,10 @@ def build_parser():
         usage="python cluster.py MODEL [--ps N] [--workers N] [-- FLAGS FOR EVERY TASK]")
     parser.add_argument("model", choices=sorted(LESSONS),
                         help="the lesson's model, as distributed_mnist.py --model")
-    parser.add_argument("--ps", type=flags.number(flags.whole, lambda v: 1 <= v <= 16,
+    parser.add_argument("--ps", type=flags.number(int, lambda v: 1 <= v <= 16,
                                                   "a whole number from 1 to 16"),
                         default=1, help="parameter servers")
-    parser.add_argument("--workers", type=flags.number(flags.whole, lambda v: 1 <= v <= 64,
+    parser.add_argument("--workers", type=flags.number(int, lambda v: 1 <= v <= 64,
                                                        "a whole number from 1 to 64"),
                         default=2, help="workers (worker 0: the chief)")
     return parser

@@ -333,7 +333,7 @@ def build_parser():
                                      formatter_class=flags.HelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (0.0.0.0: every network interface)")
-    parser.add_argument("--port", type=flags.number(flags.whole, lambda v: 0 < v < 65536,
+    parser.add_argument("--port", type=flags.number(int, lambda v: 0 < v < 65536,
                                                     "a port number from 1 to 65535"),
                         default=8000, help="the port to listen on")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",

@@ -70,6 +70,7 @@ def network():
 
 def cut(network, task, up=False):
     ip("-n", network["bridge"], "link", "set", network[task][2], "up" if up else "down")
+    network["cut at"] = time.monotonic()
 
 
 def cluster_in(network, tmp_path):
@@ -95,18 +96,23 @@ def last_line(tasks, task):
     return tasks.log(task).strip().splitlines()[-1]
 
 
-def ends_within(tasks, task, seconds):
-    """The task's exit status; fails if it has not ended within `seconds`."""
+def ends_within(tasks, task, seconds, network=None):
+    """The task's exit status; fails if it has not ended within `seconds`. (With `network`,
+    prints when it ended: pytest -s shows it.)"""
     try:
-        return tasks.processes[task].wait(seconds)
+        status = tasks.processes[task].wait(seconds)
     except subprocess.TimeoutExpired:
         raise AssertionError("%s still runs %d s after the cut:\n%s" % (
             task, seconds, tasks.log(task)[-2000:])) from None
+    if network is not None:
+        print("%s: exit status %d, %.0f s after the cut" % (
+            task, status, time.monotonic() - network["cut at"]))
+    return status
 
 
 @pytest.fixture
 def flags(shared_tiny_dir, tmp_path):
-    return tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "3000", "--log-every",
+    return tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "1000", "--log-every",
                       "10", "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
 
 
@@ -117,15 +123,16 @@ def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, fl
         tasks.wait_for("worker1", TRAINING)
         tasks.wait_for("worker0", TRAINING)
         cut(network, "worker1")
-        assert ends_within(tasks, "worker1", BOUND_S) == 2
+        assert ends_within(tasks, "worker1", BOUND_S, network) == 2
         assert "worker 1" in last_line(tasks, "worker1")
-        assert ends_within(tasks, "worker0", 300) == 0  # the chief trains on alone, and ends
-        assert ends_within(tasks, "ps0", BOUND_S) == 2
+        # The chief trains on alone, and ends.
+        assert ends_within(tasks, "worker0", 300, network) == 0
+        assert ends_within(tasks, "ps0", BOUND_S, network) == 2
         assert last_line(tasks, "ps0").startswith(
             "distributed_mnist.py: error: ps 0: no worker it serves (worker 1 at "
             "10.200.0.3:2222) has answered for %d s; ending" % TASK_TIMEOUT)
         assert json.loads((tmp_path / "run" / "metrics.json").read_text())[
-            "global_step"] >= 3000
+            "global_step"] >= 1000
     finally:
         tasks.kill_all()
 
@@ -138,7 +145,7 @@ def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags):
         tasks.wait_for("worker0", TRAINING)
         cut(network, "ps0")
         for task in ("ps0", "worker0", "worker1"):
-            assert ends_within(tasks, task, BOUND_S) == 2, task
+            assert ends_within(tasks, task, BOUND_S, network) == 2, task
         assert "no worker it serves" in last_line(tasks, "ps0")
         for worker in ("worker0", "worker1"):
             assert "ps 0" in last_line(tasks, worker), tasks.log(worker)[-2000:]
@@ -154,7 +161,7 @@ def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_pat
         tasks.wait_for("worker1", TRAINING)
         cut(network, "worker0")
         for task in ("worker0", "worker1", "ps0"):
-            assert ends_within(tasks, task, BOUND_S) == 2, task
+            assert ends_within(tasks, task, BOUND_S, network) == 2, task
         assert last_line(tasks, "worker1") == (
             "distributed_mnist.py: error: worker 1: the chief (worker 0 at 10.200.0.2:2222) "
             "has not answered for %d s; stopping, as only the chief keeps the run (--resume "
@@ -167,11 +174,11 @@ def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_pat
     again = cluster_in(network, tmp_path)
     try:
         start(again, flags, resume=True)
-        assert ends_within(again, "worker0", 300) == 0, again.log("worker0")[-2000:]
+        assert ends_within(again, "worker0", 300, network) == 0, again.log("worker0")[-2000:]
         resumed = re.search(r"from step (\d+);", again.log("worker0"))
         assert resumed and int(resumed[1]) >= saved, again.log("worker0")
         assert json.loads((tmp_path / "run" / "metrics.json").read_text())[
-            "global_step"] >= 3000
+            "global_step"] >= 1000
     finally:
         again.kill_all()
 
@@ -187,7 +194,7 @@ def test_a_short_cut_is_ridden_out(network, tmp_path, shared_tiny_dir):
         time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
         cut(network, "worker1", up=True)
         for task in ("worker0", "worker1", "ps0"):
-            assert ends_within(tasks, task, 120) == 0, tasks.log(task)[-2000:]
+            assert ends_within(tasks, task, 120, network) == 0, tasks.log(task)[-2000:]
     finally:
         tasks.kill_all()
 

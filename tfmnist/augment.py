@@ -5,13 +5,13 @@ lie in a 20x20 box with 4 pixels of margin around it."""
 import numpy as np
 from scipy import ndimage
 
-from tfmnist.flags import decimal, number, whole
+from tfmnist.flags import number
 
 IMAGE_SIZE = 28
 # The flags' types: --max-shift, --max-turn.
-pixel_shift = number(whole, lambda v: 0 <= v <= 4,
+pixel_shift = number(int, lambda v: 0 <= v <= 4,
                      "a whole number of pixels from 0 to 4 (the margin around MNIST's digits)")
-turn_degrees = number(decimal, lambda v: 0 <= v <= 45, "a number of degrees from 0 to 45")
+turn_degrees = number(float, lambda v: 0 <= v <= 45, "a number of degrees from 0 to 45")
 
 
 def shifted(images, max_shift, rng):

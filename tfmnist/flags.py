@@ -22,11 +22,15 @@ RUN_FLAGS = ("resume", "eval_only", "no_save", "export", "run_dir", "log_every",
              "task_timeout", "trusted_network", "model")
 
 
+# Plain numbers only: int() and float() also take '٣', '1_000', ' 7', '010' and 'nan'.
+PLAIN_NUMBER = r"(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][-+]?[0-9]+)?"
+
+
 def number(convert, check, requirement):
-    """An argparse type: `convert`, then `check`, or a one-line error saying what is needed."""
+    """An argparse type: a plain number, `convert`ed, `check`ed, or a one-line error."""
     def parse(text):
         try:
-            value = convert(text)
+            value = convert(text) if re.fullmatch(PLAIN_NUMBER, text) else None
         except (ValueError, OverflowError):
             value = None
         if value is None or not check(value):
@@ -35,27 +39,15 @@ def number(convert, check, requirement):
     return parse
 
 
-def _written_plainly(convert, pattern):
-    """convert, for numbers written in ASCII digits without leading zeros: Python's own int()
-    and float() would also take '٣', '1_000', ' 7', '010' (not octal) and 'nan'."""
-    def parse(text):
-        if not re.fullmatch(pattern, text):
-            raise ValueError(text)
-        return convert(text)
-    return parse
-
-
-whole = _written_plainly(int, r"0|[1-9][0-9]*")
-decimal = _written_plainly(float, r"(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][-+]?[0-9]+)?")
-positive_int = number(whole, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
-non_negative_int = number(whole, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
-seed_int = number(whole, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
-thread_count = number(whole, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
-positive_float = number(decimal, lambda v: 0 < v < 1e9 and math.isfinite(v),
+positive_int = number(int, lambda v: 0 < v <= MAX_STEPS, "a whole number from 1 to 10^9")
+non_negative_int = number(int, lambda v: 0 <= v <= MAX_STEPS, "a whole number from 0 to 10^9")
+seed_int = number(int, lambda v: 0 <= v < 2 ** 31, "a whole number from 0 to 2^31 - 1")
+thread_count = number(int, lambda v: 0 <= v <= 1024, "a number of threads from 0 to 1024")
+positive_float = number(float, lambda v: 0 < v < 1e9 and math.isfinite(v),
                         "a positive number below 10^9")
-non_negative_float = number(decimal, lambda v: 0 <= v < 1e9 and math.isfinite(v),
+non_negative_float = number(float, lambda v: 0 <= v < 1e9 and math.isfinite(v),
                             "a number from 0 to 10^9")
-probability = number(decimal, lambda v: 0 < v <= 1, "a probability in (0, 1]")
+probability = number(float, lambda v: 0 < v <= 1, "a probability in (0, 1]")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
