@@ -85,8 +85,8 @@ def answer(models, body, still_wanted=lambda: True):
     digit with its ten probabilities ("digits"; and for a single digit, "digit" and
     "probabilities" as well); the digits' 28x28 inputs side by side as a PNG data URL; and
     classify.py's note, if any. A bad one holds an "error". still_wanted() says, once the
-    image's turn to be prepared has come, whether it still is (its client may be gone, or
-    have waited too long).
+    image's turn to be prepared has come, whether it still is (its client may be gone):
+    if not, the status is None.
     """
     try:
         request = json.loads(body)
@@ -150,7 +150,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         # HTTP/1.0: one request a connection. At the deadline the socket stops reading,
-        # and a read still waiting returns what has come.
+        # and a read still waiting returns what has come (do_POST cancels it once read).
         self.deadline = threading.Timer(REQUEST_DEADLINE_S, self._stop_reading)
         self.deadline.daemon = True
         self.deadline.start()
@@ -231,6 +231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = self.rfile.read(length)
             except socket.timeout:  # TimeoutError from Python 3.10 on; its alias
                 body = b""
+            self.deadline.cancel()  # read: from here on, PREPARING's wait bounds it
             if len(body) < length:  # it stalled, or the deadline came
                 self.close_connection = True
                 status, reply = 408, {"error": "the request was not sent within %d s (or it "
