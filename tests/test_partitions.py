@@ -92,6 +92,21 @@ def start(tasks, flags, resume=False):
         tasks.start("worker", index, *flags, *(["--resume"] if resume and index == 0 else []))
 
 
+def train_then_cut(network, tmp_path, flags, task):
+    """The cluster started, its workers training for a while; then `task`'s link cut.
+    Returns the tasks (the caller ends them); ends them itself if it fails."""
+    tasks = cluster_in(network, tmp_path)
+    try:
+        start(tasks, flags)
+        tasks.wait_for("worker0", TRAINING)  # (and checkpoints saved, one each epoch)
+        tasks.wait_for("worker1", TRAINING)
+        cut(network, task)
+    except BaseException:
+        tasks.kill_all()
+        raise
+    return tasks
+
+
 def last_line(tasks, task):
     return tasks.log(task).strip().splitlines()[-1]
 
@@ -123,12 +138,8 @@ def flags(shared_tiny_dir, tmp_path):
 
 
 def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, flags):
-    tasks = cluster_in(network, tmp_path)
+    tasks = train_then_cut(network, tmp_path, flags, "worker1")
     try:
-        start(tasks, flags)
-        tasks.wait_for("worker1", TRAINING)
-        tasks.wait_for("worker0", TRAINING)
-        cut(network, "worker1")
         # The chief trains on alone, and ends; the ps then, within the bound.
         assert ends(tasks, network, worker1=BOUND_S, worker0=300, ps0=300 + BOUND_S) == {
             "worker1": 2, "worker0": 0, "ps0": 2}
@@ -143,12 +154,8 @@ def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, fl
 
 
 def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags):
-    tasks = cluster_in(network, tmp_path)
+    tasks = train_then_cut(network, tmp_path, flags, "ps0")
     try:
-        start(tasks, flags)
-        tasks.wait_for("worker1", TRAINING)
-        tasks.wait_for("worker0", TRAINING)
-        cut(network, "ps0")
         assert ends(tasks, network, ps0=BOUND_S, worker0=BOUND_S, worker1=BOUND_S) == {
             "ps0": 2, "worker0": 2, "worker1": 2}
         assert "no worker it serves" in last_line(tasks, "ps0")
@@ -159,12 +166,8 @@ def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags):
 
 
 def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_path, flags):
-    tasks = cluster_in(network, tmp_path)
+    tasks = train_then_cut(network, tmp_path, flags, "worker0")
     try:
-        start(tasks, flags)
-        tasks.wait_for("worker0", TRAINING)  # and checkpoints saved, one each epoch
-        tasks.wait_for("worker1", TRAINING)
-        cut(network, "worker0")
         assert ends(tasks, network, worker0=BOUND_S, worker1=BOUND_S, ps0=BOUND_S) == {
             "worker0": 2, "worker1": 2, "ps0": 2}
         assert last_line(tasks, "worker1") == (
@@ -188,14 +191,9 @@ def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_pat
         again.kill_all()
 
 
-def test_a_short_cut_is_ridden_out(network, tmp_path, shared_tiny_dir):
-    tasks = cluster_in(network, tmp_path)
-    flags = tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "1000", "--log-every",
-                       "10", "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
+def test_a_short_cut_is_ridden_out(network, tmp_path, flags):
+    tasks = train_then_cut(network, tmp_path, flags, "worker1")
     try:
-        start(tasks, flags)
-        tasks.wait_for("worker1", TRAINING)
-        cut(network, "worker1")
         time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
         cut(network, "worker1", up=True)
         assert ends(tasks, network, worker0=120, worker1=120, ps0=120) == {

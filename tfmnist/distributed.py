@@ -37,6 +37,12 @@ from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
 JOBS = ("ps", "worker")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+POLL_S = 0.25  # how often a task looks again for a task it waits for
+# SessionManager's wait between looks at the chief's variables: 30 s by default, which
+# would keep a worker idle for half a minute after the chief is ready.
+WAIT_S = 0.5
+RETRIES = 3  # times a step the runtime refused as a duplicate request is run again
 
 
 class _SessionCloseFilter(logging.Filter):
@@ -48,12 +54,6 @@ class _SessionCloseFilter(logging.Filter):
 
 
 tf.get_logger().addFilter(_SessionCloseFilter())
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-POLL_S = 0.25  # how often a task looks again for a task it waits for
-# SessionManager's wait between looks at the chief's variables: 30 s by default, which
-# would keep a worker idle for half a minute after the chief is ready.
-WAIT_S = 0.5
-RETRIES = 3  # times a step the runtime refused as a duplicate request is run again
 
 
 def add_flags(parser):
@@ -471,9 +471,9 @@ def explain(task, error, sync_stopped=False):
         stopped = stopped_workers(task) if task.sync else []
         if stopped:
             return stopped_error(task, stopped[0])
-        lost = [index for index, address in enumerate(task.cluster["ps"])
-                if _unreachable(address) is not None]
-        if lost and not task.sync:  # its network cut, most often
+        lost = [] if task.sync else [index for index, address in enumerate(task.cluster["ps"])
+                                     if _unreachable(address) is not None]
+        if lost:  # its network cut, most often
             return UsageError("%s lost ps %d (%s): it has not answered for %g s "
                               "(--task-timeout); restart the cluster, and the chief with "
                               "--resume to continue from the last checkpoint" % (
