@@ -155,16 +155,13 @@ def main(argv=None):
                     "cluster": cluster, "task": {"type": job_name, "index": index}}))
         return supervise(tasks, sync)
     except KeyboardInterrupt:
+        # A second Ctrl-C is noted, not raised: raised inside Popen.wait, it can leave
+        # Popen's own lock taken, and the next wait would wait for ever.
+        again = []
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, lambda signum, frame: again.append(signum))
         print("cluster.py: interrupted; ending every task", file=sys.stderr, flush=True)
-        try:
-            stop(tasks)
-        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-            for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(number, signal.SIG_IGN)
-            print("cluster.py: interrupted again; killing every task", file=sys.stderr,
-                  flush=True)
-            for task in tasks:
-                task.kill()
+        stop(tasks, again)
         return 130
     finally:
         for number, handler in previous.items():
@@ -221,14 +218,25 @@ def supervise(tasks, sync):
     return 0
 
 
-def stop(tasks):
-    """Ends the workers, then the ps tasks (which the workers' last steps may need)."""
+def stop(tasks, interrupted=()):
+    """Ends the workers, then the ps tasks (which the workers' last steps may need). Once
+    `interrupted` holds a signal (a second Ctrl-C), kills every task at once."""
     for group in ([t for t in tasks if t.job_name == "worker"],
                   [t for t in tasks if t.job_name == "ps"]):
         for task in group:
             task.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        while (any(task.process.poll() is None for task in group) and not interrupted
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        if interrupted:
+            print("cluster.py: interrupted again; killing every task", file=sys.stderr,
+                  flush=True)
+            for task in tasks:
+                task.kill()
+            return
         for task in group:
-            task.wait(STOP_GRACE_S)
+            task.wait(0)  # SIGKILL for one still running
 
 
 if __name__ == "__main__":
