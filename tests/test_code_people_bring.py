@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_DIR, TINY_TRAIN
+from test_porting import porting_rows
 import input_data
 from tfmnist.tf1 import TF1_LAYERS, tf
 
@@ -326,3 +327,26 @@ with tf.Session() as sess:
     for result in runs:
         assert result.returncode == 0, result.stderr
     assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.split()) == 30
+
+
+@pytest.mark.slow
+@legacy
+def test_the_estimator_tutorial_runs_with_the_porting_rows(tmp_path):
+    # TF's Layers tutorial (tests/brought_tf115/estimator_mnist.py, which the TF 1.15 tier
+    # runs unchanged): the recipe's imports, then docs/porting.md's rows as written.
+    rows = porting_rows()
+    with open(os.path.join(REPO_DIR, "tests", "brought_tf115", "estimator_mnist.py")) as f:
+        program = f.read()
+    imports = "".join(line + "\n" for line in readme_block("recipe").splitlines()
+                      if not line.startswith("mnist = "))
+    program = program.replace("import tensorflow as tf\n", imports + "import estimator\n")
+    program = program.replace('tf.contrib.learn.datasets.load_dataset("mnist")',
+                              rows['tf.contrib.learn.datasets.load_dataset("mnist")'])
+    assert rows["tf.estimator.Estimator(model_fn)"] == "estimator.Estimator(model_fn)"
+    program = program.replace("tf.estimator.", "estimator.")
+    result = run_recipe(tmp_path, "recipe command", program)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The same band as TF 1.15's own Estimator on the unchanged program (tests/test_tf115.py).
+    assert re.search(r"'accuracy': (np\.float32\()?0\.[89]", result.stdout), result.stdout
+    assert re.search(r"loss = [\d.]+, step = 101", result.stderr)  # TF1's progress lines
+    assert (tmp_path / "mnist_convnet_model" / "checkpoint").is_file()
