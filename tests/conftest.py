@@ -5,6 +5,7 @@ learn it in a few steps and beat chance by far.
 """
 import gzip
 import os
+import signal
 import subprocess
 import sys
 
@@ -18,6 +19,16 @@ import input_data  # noqa: E402
 
 TINY_TRAIN = 600
 TINY_TEST = 200
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_as_in_a_terminal():
+    """Tests press Ctrl-C on the programs they start, which must begin with SIGINT's default,
+    as a terminal's foreground process does. pytest-xdist's workers ignore SIGINT when pytest
+    runs as a background job of a shell without job control (`pytest -n 2 &` in a script, a
+    CI runner), and a child inherits an ignored signal; a handler is reset in the child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def idx_bytes(array):

@@ -378,7 +378,13 @@ import json, os, signal, sys, time
 task = json.loads(os.environ["TF_CONFIG"])["task"]
 failing = tuple(json.loads(sys.argv[3]))  # after --model NAME
 print("I am", task["type"], task["index"], sys.argv[1:], flush=True)
+open("%s.%s%d" % (os.environ["FAILED_FLAG"], task["type"], task["index"]), "w").close()
 if (task["type"], task["index"]) == failing:
+    # Once every task has said who it is: the launcher ends the others when this one fails.
+    said = [os.environ["FAILED_FLAG"] + name for name in (".ps0", ".worker0", ".worker1")]
+    deadline = time.monotonic() + 20
+    while not all(map(os.path.exists, said)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     open(os.environ["FAILED_FLAG"], "w").close()
     sys.exit(3)
 if task["type"] == "ps":
@@ -469,9 +475,7 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
     launcher = subprocess.Popen(
         [PYTHON, "-u", os.path.join(REPO_DIR, "cluster.py"), "softmax", "--", *tiny_flags(
             shared_tiny_dir, run_dir, "--steps", "1000000", "--log-every", "10")],
-        cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        # A shell's background job ignores Ctrl-C, and so would Python: not this terminal's.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines, training = [], set()
     for line in launcher.stdout:  # until both workers train and the chief has a checkpoint
         lines.append(line)
