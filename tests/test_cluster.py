@@ -330,14 +330,14 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     run_dir = tmp_path / "run"
     cluster_spec = loopback_cluster(ps=1, workers=1)
     first = tasks(cluster_spec)
-    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "400", "--log-every", "1")
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "60", "--log-every", "1")
     first.start("ps", 0)
     first.start("worker", 0, *flags)
     # Step 21's line comes after the checkpoint of epoch 2 (step 20) is saved; step 20's
     # comes before it, and a CI run once killed the ps in the middle of that save.
     first.wait_for("worker0", r"step\s+2[1-9]/")
     first.processes["ps0"].kill()
-    assert first.wait("worker0", 180) == 2  # gRPC retries for 30 s, then the close for 30
+    assert first.wait("worker0", 60) == 2  # the error, then 5 s for the session to close
     last = first.log("worker0").strip().splitlines()[-1]
     assert last.startswith("distributed_mnist.py: error: worker 0 lost ps 0 (%s): "
                            % cluster_spec["ps"][0]), last
@@ -351,7 +351,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     log = again.log("worker0")
     resumed_from = int(re.search(r"from step (\d+)", log)[1])
     assert resumed_from >= 20
-    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 4000
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 600
     assert again.wait("ps0", 30) == 0  # told by its only worker that it is done
 
 
@@ -467,6 +467,39 @@ def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
     calls.clear()
     with pytest.raises(tf.errors.AbortedError):  # any other abort is the caller's to see
         distributed.run_again_if_refused(run, "train", "Graph handle is not found")
+
+
+def test_a_failed_runs_session_is_given_seconds_to_close_not_thirty(monkeypatch):
+    # A session whose ps is gone waits for it in close(); TensorFlow's `with sess:` waits 30 s
+    # for that, and the task's one-line error waited behind it.
+    import contextlib
+    import threading
+    from tfmnist import distributed
+
+    class Session:
+        def __init__(self, released):
+            self.closed, self.released = threading.Event(), released
+
+        def as_default(self):
+            return contextlib.nullcontext()
+
+        def close(self):
+            self.released.wait(60)  # as a close that waits for a ps that is gone
+            self.closed.set()
+
+    monkeypatch.setattr(distributed, "CLOSE_S", 0.2)
+    failed = Session(threading.Event())
+    started = time.monotonic()
+    with pytest.raises(ZeroDivisionError):
+        with distributed.closing(failed):
+            1 / 0
+    assert time.monotonic() - started < 5 and not failed.closed.is_set()
+    failed.released.set()
+    done = Session(threading.Event())
+    done.released.set()
+    with distributed.closing(done):  # a run that ends well: closed before the block is left
+        pass
+    assert done.closed.is_set()
 
 
 @pytest.mark.slow

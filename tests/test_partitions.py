@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 TASK_TIMEOUT = 4  # every task's --task-timeout, in seconds
 # How long a task may take to end once it is cut off: its --task-timeout, a second between
-# looks, and TensorFlow's own 30 s attempt to close a session whose ps is gone.
-BOUND_S = 3 * TASK_TIMEOUT + 35
+# looks, and the 5 s it gives a session whose ps is gone to close (distributed.CLOSE_S).
+BOUND_S = 3 * TASK_TIMEOUT + 15
 TASKS = ("ps0", "worker0", "worker1")
 
 

@@ -22,7 +22,6 @@ each fault in one line that names the task.
 import collections
 import contextlib
 import json
-import logging
 import os
 import signal
 import socket
@@ -45,15 +44,7 @@ WAIT_S = 0.5
 RETRIES = 3  # times a step the runtime refused as a duplicate request is run again
 
 
-class _SessionCloseFilter(logging.Filter):
-    """Drops TensorFlow's log line about a session that failed to close within 30 s, which
-    follows a lost task: the task's own line says what happened."""
-
-    def filter(self, record):
-        return "Session failed to close" not in record.getMessage()
-
-
-tf.get_logger().addFilter(_SessionCloseFilter())
+CLOSE_S = 5  # the wait for a failed run's session to close (TensorFlow's own: 30 s)
 
 
 def add_flags(parser):
@@ -268,6 +259,23 @@ def wait_for_ps(task):
 OWN_FLAGS = set(flags.RUN_FLAGS) - {"model", "sync_replicas"} | {"seed", "data_dir"}
 
 
+@contextlib.contextmanager
+def closing(sess):
+    """`with sess:`, except that where the block fails, the session's close is waited for
+    CLOSE_S seconds, not TensorFlow's 30: with a task of the cluster gone, the close waits for
+    it, and the task's one-line error waited half a minute behind it. (The close carries on
+    in its own thread until the process ends.)"""
+    with sess.as_default():
+        try:
+            yield sess
+        except BaseException:
+            closer = threading.Thread(target=sess.close, name="SessionCloseThread", daemon=True)
+            closer.start()
+            closer.join(CLOSE_S)
+            raise
+    sess.close()
+
+
 def agree_with_the_chief(server, task, args):
     """The chief publishes the flags that every worker must share, its model's and its
     schedule's, in a variable on ps 0; another worker compares its own with them and ends
@@ -281,7 +289,7 @@ def agree_with_the_chief(server, task, args):
         text = tf.placeholder(tf.string)
         publish = published.assign(text)
         config = session_config(tf.ConfigProto(), task)
-        with tf.Session(server.target, config=config) as sess:
+        with closing(tf.Session(server.target, config=config)) as sess:
             if task.is_chief:
                 sess.run(publish, {text: json.dumps(mine)})
                 return
