@@ -187,17 +187,6 @@ def test_a_nan_pixel_is_one_line_and_the_next_image_is_read(shared_tiny_dir, tmp
     assert out.startswith(str(good) + ": ")
 
 
-def test_a_stream_is_bounded_by_what_is_read(shared_tiny_dir, tmp_path, capsys):
-    run_dir = tmp_path / "run"
-    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
-    capsys.readouterr()
-    started = time.perf_counter()
-    assert classify.main(["/dev/zero", "--model", "softmax", "--run-dir", str(run_dir)]) == 1
-    assert after_the_model_line(capsys.readouterr().err) == (
-        "/dev/zero: error: too large (over 50 MB)\n")
-    assert time.perf_counter() - started < 60  # not the endless stream
-
-
 @pytest.mark.slow
 @needs_vmhwm
 def test_a_huge_plain_image_is_read_in_bounded_memory(tmp_path):
@@ -522,22 +511,70 @@ def test_a_hostile_cluster_input_is_one_line(monkeypatch, capsys, environment, a
     assert words in last_error_line(capsys)
 
 
-def test_a_pipe_among_the_images_is_one_line_and_the_next_is_read(shared_tiny_dir, tmp_path,
-                                                                  capsys):
-    run_dir = tmp_path / "run"
-    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3"))
-    os.mkfifo(tmp_path / "pipe.png")  # no writer: reading it the usual way waits for ever
+@pytest.fixture(scope="module")
+def tiny_softmax_run(tmp_path_factory):
+    """A softmax run of 3 steps on tiny data, and its SavedModel: (run_dir, export_dir)."""
+    from conftest import write_idx_dir
+
+    data_dir, run_dir = (str(tmp_path_factory.mktemp(name)) for name in ("tiny", "run"))
+    write_idx_dir(data_dir)
+    export_dir = os.path.join(str(tmp_path_factory.mktemp("export")), "model")
+    softmax_mnist.main(tiny_flags(data_dir, run_dir, "--steps", "3", "--export", export_dir))
+    return run_dir, export_dir
+
+
+def _empty(path):
+    open(path, "wb").close()
+
+
+IMAGE_CASES = [(_fifo, "not an image file: a pipe or a socket"),
+               (_dev_zero, "too large (over 50 MB)"),  # a device: read as far as that
+               (_loop, "Too many levels of symbolic links"),
+               (_directory, "cannot read: Is a directory"),
+               (_sparse, "too large (over 50 MB)"),
+               (_empty, "empty file")]
+
+
+@pytest.mark.parametrize("make, words", IMAGE_CASES,
+                         ids=[m.__name__.strip("_") for m, _ in IMAGE_CASES])
+def test_a_hostile_image_is_one_line_and_the_next_is_read(tiny_softmax_run, tmp_path, capsys,
+                                                          make, words):
+    run_dir, _ = tiny_softmax_run
+    hostile = tmp_path / "hostile.png"
+    make(str(hostile))
     digit = tmp_path / "seven.png"
     pixels = np.full((40, 40), 255, np.uint8)
     pixels[8:32, 18:22] = 0
     Image.fromarray(pixels).save(digit)
     capsys.readouterr()
-    assert _within(20, lambda: classify.main([str(tmp_path / "pipe.png"), str(digit), "--model",
-                                              "softmax", "--run-dir", str(run_dir)])) == 1
+    started = time.monotonic()
+    assert _within(20, lambda: classify.main([str(hostile), str(digit), "--model", "softmax",
+                                              "--run-dir", run_dir])) == 1
+    assert time.monotonic() - started < 10  # not 3 GB, nor an endless stream, read
     out, err = capsys.readouterr()
-    assert after_the_model_line(err) == ("%s: error: not an image file: a pipe or a socket\n"
-                                         % (tmp_path / "pipe.png"))
+    [line] = after_the_model_line(err).splitlines()
+    assert line.startswith("%s: error: " % hostile) and words in line, line
     assert out.startswith(str(digit) + ": ")
+
+
+SAVED_MODEL_CASES = [_fifo, _dev_zero, _loop, _directory, _sparse]
+
+
+@pytest.mark.parametrize("make", SAVED_MODEL_CASES,
+                         ids=[m.__name__.strip("_") for m in SAVED_MODEL_CASES])
+def test_a_hostile_saved_model_is_one_line(tiny_softmax_run, tmp_path, capsys, make):
+    import shutil
+
+    export_dir = tmp_path / "model"
+    shutil.copytree(tiny_softmax_run[1], str(export_dir))
+    os.remove(export_dir / "saved_model.pb")
+    make(str(export_dir / "saved_model.pb"))
+    started = time.monotonic()
+    assert _within(20, lambda: command(["anything.png", "--model", "softmax", "--run-dir",
+                                        str(export_dir)], classify)) == 2
+    assert time.monotonic() - started < 10
+    line = last_error_line(capsys)
+    assert str(export_dir) in line, line
 
 
 # Every number flag of every program, written as Python's int() and float() take it but a

@@ -69,8 +69,10 @@ def network():
 
 
 def cut(network, task, up=False):
+    """Cuts task's link (up=True: brings it back); the time of the cut is network["cut at"]."""
     ip("-n", network["bridge"], "link", "set", network[task][2], "up" if up else "down")
-    network["cut at"] = time.monotonic()
+    if not up:
+        network["cut at"] = time.monotonic()
 
 
 def cluster_in(network, tmp_path):
@@ -137,9 +139,14 @@ def flags(shared_tiny_dir, tmp_path):
                       "10", "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
 
 
-def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, flags):
+@pytest.mark.parametrize("back_after", [None, 2 * TASK_TIMEOUT], ids=["for good", "a while"])
+def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, flags,
+                                                            back_after):
     tasks = train_then_cut(network, tmp_path, flags, "worker1")
     try:
+        if back_after:  # a cut longer than the timeout, then the link back: as for good
+            time.sleep(back_after)  # (the cut's length, not a wait for an event)
+            cut(network, "worker1", up=True)
         # The chief trains on alone, and ends; the ps then, within the bound.
         assert ends(tasks, network, worker1=BOUND_S, worker0=300, ps0=300 + BOUND_S) == {
             "worker1": 2, "worker0": 0, "ps0": 2}
@@ -191,11 +198,12 @@ def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_pat
         again.kill_all()
 
 
-def test_a_short_cut_is_ridden_out(network, tmp_path, flags):
-    tasks = train_then_cut(network, tmp_path, flags, "worker1")
+@pytest.mark.parametrize("task", ["worker1", "ps0", "worker0"])
+def test_a_short_cut_is_ridden_out(network, tmp_path, flags, task):
+    tasks = train_then_cut(network, tmp_path, flags, task)
     try:
         time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
-        cut(network, "worker1", up=True)
+        cut(network, task, up=True)
         assert ends(tasks, network, worker0=120, worker1=120, ps0=120) == {
             "worker0": 0, "worker1": 0, "ps0": 0}
     finally:

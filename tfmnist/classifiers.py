@@ -22,6 +22,7 @@ from tfmnist.evaluation import in_batches
 from tfmnist.tf1 import error_reason, tf
 
 BATCH_SIZE = 1000  # images a session run classifies at once
+SAVED_MODEL_BYTES = 2 << 30  # the most a saved_model.pb holds: protobuf's limit, 2 GB
 
 
 def run_dir_of(name, run_dir=None):
@@ -185,6 +186,12 @@ class Predictor:
     @classmethod
     def from_saved_model(cls, export_dir, name=None):
         """The SavedModel in export_dir, with its serving signature (export.SIGNATURE)."""
+        model_file = os.path.join(export_dir, "saved_model.pb")
+        try:  # TensorFlow would wait on a pipe for ever, and read any file whole
+            restoring.check_regular_file(model_file, SAVED_MODEL_BYTES)
+        except OSError as e:
+            raise UsageError("cannot load the SavedModel in %s: %s: %s" % (
+                export_dir, model_file, e.strerror or e))
         predictor = cls(name, export_dir)
         try:
             meta_graph = tf.saved_model.loader.load(

@@ -16,8 +16,9 @@ SIGNATURE = "serving_default"
 
 
 def is_saved_model(path):
-    """True if the directory holds a SavedModel."""
-    return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
+    """True if the directory holds a SavedModel (its saved_model.pb, of whatever kind: the
+    loader checks that it is a file it can read)."""
+    return bool(path) and os.path.lexists(os.path.join(path, "saved_model.pb"))
 
 
 def check_target(export_dir):

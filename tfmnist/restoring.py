@@ -49,12 +49,29 @@ def read_small_file(path, limit=1 << 20):
     a larger file is an OSError saying so: never waited on, never read whole."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("not a regular file")
+        _check_regular(fd, limit)
         data = f.read(limit + 1)
     if len(data) > limit:
         raise OSError("larger than %d bytes" % limit)
     return data
+
+
+def check_regular_file(path, limit):
+    """An OSError unless path is a regular file of at most `limit` bytes (for a reader, such
+    as TensorFlow's, that would wait on a pipe or read a file whole)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _check_regular(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def _check_regular(fd, limit):
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        raise OSError("not a regular file")
+    if status.st_size > limit:  # a regular file's size is what it holds (a sparse one's too)
+        raise OSError("larger than %d bytes" % limit)
 
 
 def read_config(run_dir):
