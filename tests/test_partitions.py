@@ -160,9 +160,13 @@ def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, fl
         tasks.kill_all()
 
 
-def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags):
+@pytest.mark.parametrize("back_after", [None, 2 * TASK_TIMEOUT], ids=["for good", "a while"])
+def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags, back_after):
     tasks = train_then_cut(network, tmp_path, flags, "ps0")
     try:
+        if back_after:  # a cut longer than the timeout, then the link back: as for good
+            time.sleep(back_after)  # (the cut's length, not a wait for an event)
+            cut(network, "ps0", up=True)
         assert ends(tasks, network, ps0=BOUND_S, worker0=BOUND_S, worker1=BOUND_S) == {
             "ps0": 2, "worker0": 2, "worker1": 2}
         assert "no worker it serves" in last_line(tasks, "ps0")
