@@ -1,6 +1,8 @@
 """estimator.py, the part of TF1's tf.estimator the tutorials use: trained, resumed, evaluated
 and asked for predictions in-process, its input_fn's batches, its faults in TF1's words, and
 (under TensorFlow 1.15) the same figures as TF1's own Estimator on the same model_fn."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,47 @@ def test_the_same_figures_as_tf1s_own_estimator(tmp_path):
     ours, theirs = figures
     assert ours[0] == theirs[0] and ours[2:] == theirs[2:]
     assert ours[1] == pytest.approx(theirs[1], rel=1e-5)
+
+
+def test_the_other_tutorials_conventions():
+    # aymericdamien's convolutional_network.py: no model_dir (a temporary one), the calls'
+    # arguments by position, uint8 labels as input_data gives them, a tensor of classes as
+    # the predictions; two graphs of one model_fn sharing weights by variable scope.
+    features, labels = examples()
+
+    def model_fn(features, labels, mode):
+        def net(reuse):
+            with tf.variable_scope("net", reuse=reuse):
+                weights = tf.get_variable("w", [8, 3], initializer=tf.zeros_initializer())
+                return tf.matmul(features["images"], weights)
+        logits_train, logits_test = net(False), net(True)
+        classes = tf.argmax(logits_test, axis=1)
+        if mode == estimator.ModeKeys.PREDICT:
+            return estimator.EstimatorSpec(mode, predictions=classes)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            logits=logits_train, labels=tf.cast(labels, dtype=tf.int32)))
+        train_op = tf.train.GradientDescentOptimizer(0.5).minimize(
+            loss, global_step=tf.train.get_global_step())
+        return estimator.EstimatorSpec(mode=mode, predictions=classes, loss=loss,
+                                       train_op=train_op, eval_metric_ops={
+                                           "accuracy": tf.metrics.accuracy(labels, classes)})
+
+    model = estimator.Estimator(model_fn)
+    try:
+        _train_evaluate_predict(model, features, labels)
+    finally:
+        shutil.rmtree(model.model_dir)  # TF1's temporary model directory, and ours
+
+
+def _train_evaluate_predict(model, features, labels):
+    uint8_labels = labels.astype(np.uint8)
+    model.train(estimator.inputs.numpy_input_fn(
+        x={"images": features}, y=uint8_labels, batch_size=16, num_epochs=None, shuffle=True),
+        steps=30)
+    results = model.evaluate(estimator.inputs.numpy_input_fn(
+        x={"images": features}, y=uint8_labels, batch_size=16, shuffle=False))
+    assert results["accuracy"] > 0.8 and results["global_step"] == 30
+    classes = list(model.predict(estimator.inputs.numpy_input_fn(
+        x={"images": features}, shuffle=False)))
+    assert len(classes) == EXAMPLES and np.ndim(classes[0]) == 0
+    assert np.mean(np.array(classes) == labels) == pytest.approx(results["accuracy"])
