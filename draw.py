@@ -136,6 +136,24 @@ def about(model):
     return model.description.replace(model.run_dir, run_name(model.run_dir)).split(", ", 1)[-1]
 
 
+def stop_reading(connection):
+    """Shuts the connection for reading: a read waiting on it returns what has come."""
+    try:
+        connection.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
+
+
+def client_is_here(connection):
+    """False once the client has hung up (or sent more than its request)."""
+    try:
+        if not select.select([connection], [], [], 0)[0]:
+            return True  # nothing to read: it is waiting for the answer
+        return connection.recv(1, socket.MSG_PEEK) != b""
+    except OSError:
+        return False
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """GET / is the page, GET /models what is loaded, POST /classify reads an image.
 
@@ -151,28 +169,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
         # HTTP/1.0: one request a connection. At the deadline the socket stops reading,
         # and a read still waiting returns what has come (do_POST cancels it once read).
-        self.deadline = threading.Timer(REQUEST_DEADLINE_S, self._stop_reading)
+        self.deadline = threading.Timer(REQUEST_DEADLINE_S, stop_reading, [self.connection])
         self.deadline.daemon = True
         self.deadline.start()
-
-    def _stop_reading(self):
-        try:
-            self.connection.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
 
     def finish(self):
         self.deadline.cancel()
         super().finish()
-
-    def client_is_here(self):
-        """False once the client has hung up (or sent more than its request)."""
-        try:
-            if not select.select([self.connection], [], [], 0)[0]:
-                return True  # nothing to read: it is waiting for the answer
-            return self.connection.recv(1, socket.MSG_PEEK) != b""
-        except OSError:
-            return False
 
     def addressed_here(self):
         """False (after a 421 reply) unless the Host header names this server."""
@@ -238,7 +241,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                "paused for %d s)" % (REQUEST_DEADLINE_S,
                                                                      READ_TIMEOUT_S)}
             else:
-                status, reply = answer(self.models, body, self.client_is_here)
+                status, reply = answer(self.models, body,
+                                       lambda: client_is_here(self.connection))
             del body
         finally:
             BODIES.release()

@@ -149,7 +149,7 @@ class Estimator:
         """The model_fn's eval_metric_ops, its mean loss and the global step, over input_fn
         (or its first `steps` batches), from model_dir's newest checkpoint; written for
         TensorBoard in model_dir/eval (eval_NAME)."""
-        checkpoint_path = self._checkpoint(checkpoint_path)
+        checkpoint_path = _trained(self.model_dir, checkpoint_path)
         with tf.Graph().as_default():
             global_step = tf.train.get_or_create_global_step()
             spec = self._model(input_fn, ModeKeys.EVAL)
@@ -181,7 +181,7 @@ class Estimator:
                 yield_single_examples=True):
         """Yields the model_fn's predictions for what input_fn gives, one example at a time
         (a dict for each when predictions is a dict), from model_dir's newest checkpoint."""
-        checkpoint_path = self._checkpoint(checkpoint_path)
+        checkpoint_path = _trained(self.model_dir, checkpoint_path)
         with tf.Graph().as_default():
             tf.train.get_or_create_global_step()
             spec = self._model(input_fn, ModeKeys.PREDICT)
@@ -207,12 +207,6 @@ class Estimator:
         return 0 if checkpoint is None else \
             int(tf.train.load_variable(checkpoint, tf.GraphKeys.GLOBAL_STEP))
 
-    def _checkpoint(self, checkpoint_path):
-        checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(self.model_dir)
-        if checkpoint_path is None:
-            raise ValueError("Could not find trained model in model_dir: %s." % self.model_dir)
-        return checkpoint_path
-
     def _model(self, input_fn, mode):
         """The model_fn's EstimatorSpec for what input_fn gives (a (features, labels) pair,
         features alone, or a tf.data.Dataset of either), in the current graph."""
@@ -228,3 +222,11 @@ class Estimator:
         if not isinstance(spec, EstimatorSpec):
             raise ValueError("model_fn should return an EstimatorSpec, it returned %r" % (spec,))
         return spec
+
+
+def _trained(model_dir, checkpoint_path=None):
+    """checkpoint_path, or model_dir's newest checkpoint: the one evaluated or asked."""
+    checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
+    if checkpoint_path is None:
+        raise ValueError("Could not find trained model in model_dir: %s." % model_dir)
+    return checkpoint_path

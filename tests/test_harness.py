@@ -1,5 +1,6 @@
 """The shared harness's contracts: a model served as its run trained it, a run that writes
 nothing, the loop's schedule, and no process-wide change at import."""
+import glob
 import json
 import os
 import subprocess
@@ -184,3 +185,18 @@ def test_a_new_run_loads_neither_the_serving_code_nor_the_reading_back(shared_ti
         assert module not in trained
     assert "tfmnist.restoring" in evaluated
     assert imported <= 1160  # today's 1,155 lines (cnn_mnist, rnn_mnist): no growth
+
+
+@pytest.mark.skipif(sys.version_info < (3, 8), reason="ast's end_lineno: Python 3.8")
+def test_no_function_or_class_is_over_120_lines():
+    # What a reader takes in at once (issue 38): a longer one is split where it has a seam.
+    import ast
+
+    long = []
+    for path in glob.glob(os.path.join(REPO_DIR, "*.py")) + glob.glob(
+            os.path.join(REPO_DIR, "tfmnist", "**", "*.py"), recursive=True):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if node.end_lineno - node.lineno + 1 > 120:
+                    long.append("%s: %s" % (os.path.basename(path), node.name))
+    assert long == []

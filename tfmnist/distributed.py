@@ -458,10 +458,11 @@ def _unreachable(address):
         return e.strerror or str(e)
 
 
-def stopped_workers(task):
-    """The other workers whose ports no longer answer."""
+def stopped_workers(task, others=True):
+    """The other workers whose ports no longer answer (others=False: of the chief alone)."""
     return [index for index, address in enumerate(task.cluster["worker"])
-            if index != task.index and _unreachable(address) is not None]
+            if index != task.index and (others or index == 0)
+            and _unreachable(address) is not None]
 
 
 def stopped_error(task, index):
@@ -569,16 +570,16 @@ class WorkerRun(training.Run):
     def _check_workers(self):
         """Looks at the other workers' ports once a second. A worker other than the chief
         stops once the chief has not answered for --task-timeout: only the chief keeps the
-        run, in its checkpoints, and steps trained without it would be lost. With
-        --sync-replicas, a worker that has stopped (its port closed) is an error at once:
-        TensorFlow's SyncReplicasOptimizer would wait for its gradient until the timeout,
-        or, holding a token it left, let the others step without it."""
+        run, and steps trained without it would be lost. With --sync-replicas, a worker that
+        has stopped (its port closed) is an error at once: SyncReplicasOptimizer would wait
+        for its gradient until the timeout, or, holding a token it left, step without it."""
         now = time.monotonic()
         if (self.task.is_chief and not self.task.sync) or now < self._next_check:
             return
         self._next_check = now + 1.0
+        stopped = stopped_workers(self.task, others=self.task.sync)  # each port looked at once
         if not self.task.is_chief:
-            if _unreachable(self.task.address("worker", 0)) is None:
+            if 0 not in stopped:
                 self._chief_seen = now
             elif now - self._chief_seen > self.task.timeout:
                 raise UsageError("%s: the chief (worker 0 at %s) has not answered for %g s; "
@@ -586,14 +587,12 @@ class WorkerRun(training.Run):
                                  "continues from its last checkpoint)" % (
                                      self.task.name, self.task.address("worker", 0),
                                      self.task.timeout))
-            if not self.task.sync:
-                return
-        stopped = stopped_workers(self.task)
-        self._workers_seen.update(set(range(self.task.workers)) - set(stopped)
-                                  - {self.task.index})
-        for index in stopped:
-            if index in self._workers_seen:
-                raise stopped_error(self.task, index)
+        if self.task.sync:
+            self._workers_seen.update(set(range(self.task.workers)) - set(stopped)
+                                      - {self.task.index})
+            for index in stopped:
+                if index in self._workers_seen:
+                    raise stopped_error(self.task, index)
 
     def _run(self, fetches):
         try:

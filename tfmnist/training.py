@@ -37,7 +37,6 @@ class Run:
     def __enter__(self):
         if self.writes and getattr(self.args, "export", None):
             from tfmnist import export  # serving code, loaded only to export
-
             export.check_target(self.args.export)  # before training, not after
         if self.writes and not self.args.no_save:
             self.run_dir, self._lock = rundirs.open_run(
@@ -56,7 +55,6 @@ class Run:
     def restore(self):
         """Restores the run's last checkpoint (to evaluate, only what the output needs)."""
         from tfmnist import restoring  # a run read back: only then
-
         self.checkpoint_path = restoring.restore_run(
             self.sess, self.checkpoints, self.run_dir,
             self.evaluator if self.args.eval_only else None)
@@ -124,7 +122,6 @@ class Run:
         print("test %s: %.4f" % (metric, test_figure), flush=True)
         if getattr(self.args, "export", None):  # --export DIR
             from tfmnist import export  # serving code, loaded only to export
-
             export.export_run(self.args.script, self.run_dir, self.args.export)
         return dict(figures, losses=self.losses,
                     **{"test_" + self.evaluator.outputs: test_outputs})
