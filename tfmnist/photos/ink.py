@@ -7,7 +7,7 @@ thickened to MNIST's width where they are far thinner (normalise_stroke_width())
 docs/photos.md for why each step is there.
 """
 import numpy as np
-from scipy import fft
+from scipy import fft, ndimage
 
 from tfmnist.photos.image_files import ImageError, resize
 from tfmnist.photos.morphology import box_blur, grey_opening, max_filter, skeleton
@@ -36,6 +36,8 @@ SHADOW_WINDOW = 1 / 6  # of the image's shorter side: wider than any digit's str
 SHADOW_AREA = 0.1  # of the image: an even region this large is a shadow, not strokes
 SHADOW_BORDER = 0.5  # ... and meets the image's border along this much of its shorter side
 SHADOW_EVEN = 0.2  # ... and is even: most of its ink within this share of its median
+# ... and encloses no paper: a thick marker's loops (an 8's, a 0's) do, a shadow does not
+SHADOW_HOLES = 0.01  # (of the image)
 
 
 def ink_strokes(pixels):
@@ -222,6 +224,9 @@ def _large_even_regions(ink_map):
     coarse = wide[::step, ::step]
     large = np.zeros(coarse.shape, bool)
     levels, level = ink_map[::step, ::step], 0.0
+    inked = levels > MIN_CONTRAST  # the paper a piece encloses: holes beside it
+    holes = ndimage.binary_fill_holes(inked) & ~inked
+    hole_labels = ndimage.label(holes)[0]
     last_row, last_col = coarse.shape[0] - 1, coarse.shape[1] - 1
     for rows, cols in pieces(coarse):
         if len(rows) < SHADOW_AREA * coarse.size:
@@ -231,7 +236,12 @@ def _large_even_regions(ink_map):
         # it out already.
         on_border = np.sum((rows == 0) | (rows == last_row) | (cols == 0) | (cols == last_col))
         low, middle, high = np.percentile(levels[rows, cols], [10, 50, 90])
-        if on_border > SHADOW_BORDER * min(coarse.shape) and high - low < SHADOW_EVEN * middle:
+        piece = np.zeros(coarse.shape, bool)
+        piece[rows, cols] = True
+        beside = ndimage.binary_dilation(piece, iterations=2) & holes
+        enclosed = np.isin(hole_labels, np.unique(hole_labels[beside])).sum()
+        if (on_border > SHADOW_BORDER * min(coarse.shape) and high - low < SHADOW_EVEN * middle
+                and enclosed <= SHADOW_HOLES * coarse.size):
             large[rows, cols] = True
             level = max(level, middle)
     large = np.repeat(np.repeat(large, step, axis=0), step, axis=1)[:ink_map.shape[0],
