@@ -59,20 +59,22 @@ def numpy_input_fn(x, y=None, batch_size=128, num_epochs=1, shuffle=None, queue_
     there is one. queue_capacity and num_threads are TF1's, accepted and not needed here."""
     if not isinstance(shuffle, bool):
         raise ValueError("shuffle must be provided explicitly as a bool, it is %r" % (shuffle,))
-    features = {key: np.asarray(value) for key, value in x.items()} if isinstance(x, dict) \
-        else np.asarray(x)
-    arrays = list(features.values()) if isinstance(x, dict) else [features]
-    if y is not None:
-        y = np.asarray(y)
-        arrays.append(y)
+
+    def each(function, of_x):  # x is one array, or a dict of them
+        return ({key: function(value) for key, value in of_x.items()}
+                if isinstance(of_x, dict) else function(of_x))
+
+    features = each(np.asarray, x)
+    y = None if y is None else np.asarray(y)
+    arrays = (list(features.values()) if isinstance(features, dict) else [features]) \
+        + ([] if y is None else [y])
     length = len(arrays[0])
     if any(len(array) != length for array in arrays):
         raise ValueError("Length of tensors in x and y is mismatched: %s"
                          % [len(array) for array in arrays])
 
     def take(indices):
-        taken = {key: value[indices] for key, value in features.items()} \
-            if isinstance(features, dict) else features[indices]
+        taken = each(lambda array: array[indices], features)
         return taken if y is None else (taken, y[indices])
 
     def input_fn():
@@ -92,8 +94,7 @@ def numpy_input_fn(x, y=None, batch_size=128, num_epochs=1, shuffle=None, queue_
                 yield take(pending)
 
         def structure(of_array):
-            of_x = {key: of_array(value) for key, value in features.items()} \
-                if isinstance(features, dict) else of_array(features)
+            of_x = each(of_array, features)
             return of_x if y is None else (of_x, of_array(y))
 
         dataset = tf.data.Dataset.from_generator(

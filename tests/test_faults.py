@@ -512,14 +512,12 @@ def test_a_hostile_cluster_input_is_one_line(monkeypatch, capsys, environment, a
 
 
 @pytest.fixture(scope="module")
-def tiny_softmax_run(tmp_path_factory):
+def tiny_softmax_run(shared_tiny_dir, tmp_path_factory):
     """A softmax run of 3 steps on tiny data, and its SavedModel: (run_dir, export_dir)."""
-    from conftest import write_idx_dir
-
-    data_dir, run_dir = (str(tmp_path_factory.mktemp(name)) for name in ("tiny", "run"))
-    write_idx_dir(data_dir)
+    run_dir = str(tmp_path_factory.mktemp("run"))
     export_dir = os.path.join(str(tmp_path_factory.mktemp("export")), "model")
-    softmax_mnist.main(tiny_flags(data_dir, run_dir, "--steps", "3", "--export", export_dir))
+    softmax_mnist.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "3", "--export",
+                                  export_dir))
     return run_dir, export_dir
 
 
