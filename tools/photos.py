@@ -270,56 +270,72 @@ def _desk(height, width, rng):
     return desk * light[..., None] + rng.normal(0, 3, (height, width, 1))
 
 
+DESK_ROW_WIDTH = 0.6  # of the frame: a number wider than this is written smaller
+
+
 def on_a_desk(digits, rng):
     """A sheet lying on a desk, photographed from above, the sheet not filling the frame:
-    digits [n, 784] (one, or a number of 2 to 4) written in the middle of the sheet with a
-    pen, 18 to 32% of the photo's height; the sheet turned by up to 12 degrees, so the desk
-    shows at the corners, or moved, so that it shows along an edge, or both, one of its
-    corners in the frame; half of the photos with a hard shadow across a side, clear of the
-    digits. Returns (the photo, the same photo cropped to the sheet around the digits),
-    JPEG files (bytes)."""
+    digits [n, 784] (one, or a number of 2 to 4) written with a pen, 18 to 32% of the
+    photo's height (a number smaller where it would not fit the frame), the phone aimed at
+    them: near the frame's middle, wherever the sheet lies. The sheet turned by up to 12
+    degrees, so the desk shows at the corners, or moved, so that it shows along an edge, or
+    both, one of its corners in the frame; half of the photos with a hard shadow across a
+    side, clear of the digits. Returns (the photo, the same photo cropped to the sheet around
+    the digits), JPEG files (bytes)."""
     height = int(rng.integers(420, 661))
     width = height * 4 // 3
     digit_height = int(height * rng.uniform(0.18, 0.32))
-    box = int(round(digit_height * 28 / 20))
-    inks = [_ink_columns(_ink_from_image(digit, box, thicken=int(box / 40))) for digit in digits]
-    gaps = [int(digit_height * rng.uniform(0.15, 0.35)) for _ in inks[1:]] + [0]
+    gap_shares = rng.uniform(0.15, 0.35, len(digits) - 1)
+    for _ in range(2):  # written smaller, once, where the number would not fit the frame
+        box = int(round(digit_height * 28 / 20))
+        inks = [_ink_columns(_ink_from_image(digit, box, thicken=int(box / 40)))
+                for digit in digits]
+        gaps = [int(digit_height * share) for share in gap_shares] + [0]
+        row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
+        if row_width <= DESK_ROW_WIDTH * width:
+            break
+        digit_height = int(digit_height * DESK_ROW_WIDTH * width / row_width)
     mode = int(rng.integers(0, 3))  # 0: turned, corners show; 1: moved, an edge; 2: both
     turn = rng.uniform(4, 12) * rng.choice([-1, 1]) if mode != 1 else rng.uniform(-3, 3)
     size = rng.uniform(1.0, 1.12) if mode == 0 else rng.uniform(1.05, 1.3)
     sheet_height, sheet_width = int(height * size), int(width * size)
-    canvas = np.zeros((sheet_height, sheet_width), np.float32)
-    row_width = sum(ink.shape[1] for ink in inks) + sum(gaps)
-    _write_in_a_row(canvas, inks, gaps, (sheet_height - box) // 2, (sheet_width - row_width) // 2,
-                    digit_height, 0.05, rng)
-    sheet = _ink_on(_paper(sheet_height, rng, width=sheet_width), canvas * rng.uniform(0.8, 1.0),
-                    (35, 35, 50))
-    rgba = np.concatenate([np.clip(sheet, 0, 255), np.full(canvas.shape + (1,), 255.0)], axis=2)
-    turned = Image.fromarray(np.uint8(rgba), "RGBA").rotate(turn, resample=Image.BILINEAR,
-                                                            expand=True)
-    # The sheet's middle (the digits) near the frame's; moved towards a side or a corner.
+    # The sheet's middle near the frame's; moved towards a side or a corner.
     shift = np.zeros(2)
     if mode != 0:
         direction = rng.uniform(0, 2 * np.pi) if mode == 2 else rng.integers(0, 4) * np.pi / 2
         reach = (size - 1) / 2 + rng.uniform(0.06, 0.18)  # the desk shown: 6 to 18%
         shift = reach * np.array([np.cos(direction) * width, np.sin(direction) * height])
+    aim = np.array([rng.uniform(-0.05, 0.05) * width, rng.uniform(-0.03, 0.03) * height])
+    # Where on the sheet the digits go to land there once it is turned (PIL turns it
+    # counter-clockwise, about its middle) and moved.
+    cos, sin = np.cos(np.radians(turn)), np.sin(np.radians(turn))
+    on_sheet = np.array([[cos, -sin], [sin, cos]]) @ (aim - shift)
+    canvas = np.zeros((sheet_height, sheet_width), np.float32)
+    _write_in_a_row(canvas, inks, gaps, int(sheet_height / 2 + on_sheet[1] - box / 2),
+                    int(sheet_width / 2 + on_sheet[0] - row_width / 2), digit_height, 0.05, rng)
+    sheet = _ink_on(_paper(sheet_height, rng, width=sheet_width), canvas * rng.uniform(0.8, 1.0),
+                    (35, 35, 50))
+    rgba = np.concatenate([np.clip(sheet, 0, 255), np.full(canvas.shape + (1,), 255.0)], axis=2)
+    turned = Image.fromarray(np.uint8(rgba), "RGBA").rotate(turn, resample=Image.BILINEAR,
+                                                            expand=True)
     photo = Image.fromarray(np.uint8(np.clip(_desk(height, width, rng), 0, 255)))
     left = int(width / 2 + shift[0] - turned.width / 2)
     top = int(height / 2 + shift[1] - turned.height / 2)
     photo.paste(turned, (left, top), turned)
     pixels = np.asarray(photo, np.float32)
+    middle_x, middle_y = width / 2 + aim[0], height / 2 + aim[1]
     if rng.random() < 0.5:  # the phone's shadow across the top or bottom, clear of the digits
+        reach = abs(sin) * row_width / 2 + cos * 0.6 * box  # the turned row's, above its middle
         rows = np.arange(height)[:, None]
-        edge = height * rng.uniform(0.12, 0.25)
+        edge = min(height * rng.uniform(0.12, 0.25), middle_y - reach - 0.03 * height,
+                   height - middle_y - reach - 0.03 * height)
         distance = (edge - rows) if rng.random() < 0.5 else (rows - (height - edge))
         darkness = rng.uniform(0.45, 0.7)
         shade = 1 - (1 - darkness) / (1 + np.exp(np.clip(-distance / rng.uniform(0.5, 1.5),
                                                           -50, 50)))
         pixels = pixels * shade[..., None]
     quality = int(rng.integers(50, 90))
-    # The same photo cropped to the sheet around the digits (the sheet reaches at least half
-    # the frame's height and width from them).
-    middle_x, middle_y = width / 2 + shift[0], height / 2 + shift[1]
+    # The same photo cropped to the sheet around the digits.
     half_width, half_height = row_width / 2 + 0.6 * box, 0.9 * box
     cropped = Image.fromarray(np.uint8(np.clip(pixels, 0, 255))).crop((
         max(0, int(middle_x - half_width)), max(0, int(middle_y - half_height)),

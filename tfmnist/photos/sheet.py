@@ -5,11 +5,13 @@ the desk's edges are taken for strokes, and the digits shrink to a blob beside t
 photo is looked at small first, and paper is what is as light as the page's lit part, or
 in a shadow no darker than DESK_DARKER of it, and as grey (or as tinted) as that part. The
 sheet is the largest such region with the ink on it (its holes), and a sheet seen from
-above is convex: its visible part is a quadrilateral cut by the frame. Where
-that region is convex and leaves some of the frame out, the photo is cropped to it, and what
-lies beyond its edges is painted over with the nearest paper. Anything else (the page fills
-the frame; a digit's thick stroke runs off the edge, so the paper around it is not convex;
-a desk as light and as grey as the paper) is read as it is.
+above is convex: its visible part is a quadrilateral cut by the frame. Where that region is
+convex and leaves some of the frame out (if only slivers at the corners), the photo is
+cropped to it, and what lies beyond its edges is painted over with the nearest paper; so is
+the paper in a shadow cast across the sheet's edge (the phone's) with no ink in it, as the
+cropped shadow's edge would read as a stroke. Anything else (the page fills the frame; a
+digit's thick stroke runs off the edge, so the paper around it is not convex; a desk as
+light and as grey as the paper) is read as it is.
 
 Written with scipy.ndimage (labels, holes, nearest paper) and scipy.spatial's convex hull:
 the page is found by its colour and its shape, which OpenCV's contour and quadrilateral
@@ -23,9 +25,11 @@ from tfmnist.photos.morphology import box_blur
 
 LOOK_SIZE = 256  # the longer side the sheet is looked for at
 DESK_DARKER = 0.38  # of the lit paper's brightness: darker is no paper (a shadow is lighter)
-DESK_TINT = 0.06  # a colour further than this from the paper's (max - min over max) is none
+SHADOWED = 0.75  # of the lit paper's brightness: darker paper lies in a shadow
+DESK_TINT = 0.04  # a colour further than this from the paper's (max - min over max) is none
 MIN_SHEET = 0.2  # of the frame: a smaller light region is no sheet to read inside
-MAX_SHEET = 0.995  # of the frame: a larger one is the page filling the frame
+MAX_SHEET = 0.9995  # of the frame: a larger one is the page filling the frame (the desk
+# in slivers at the corners is no less the desk: they would stretch the digit's box)
 MIN_WRITING = 0.001  # of the frame: the ink written on a sheet, at least ...
 INK_DARKER = 0.7  # ... this much darker than the lit paper
 MAX_BITE = 3.5  # look pixels: the sheet's visible part is convex, to within this
@@ -66,19 +70,56 @@ def sheet_mask(pixels):
         return None
     # Convex: nothing bites into it deeper than a pixel or two, as a stroke running off the
     # frame would (however thin: it would be painted over).
+    if _bite(sheet) > MAX_BITE:
+        return None
+    # And the phone's shadow across its edge is no part of it.
+    lit_sheet = _out_of_shadows(sheet, largest, brightness < SHADOWED * lit)
+    if lit_sheet is not None and _bite(lit_sheet) <= MAX_BITE:
+        sheet = lit_sheet
+    return ndimage.binary_erosion(sheet, iterations=EDGE_MARGIN)
+
+
+def _bite(sheet):
+    """How deep (in pixels) the deepest dent in a region [h, w] (bool) is: the distance
+    from the region of the farthest pixel within its convex hull."""
     points = np.column_stack(np.nonzero(sheet)).astype(np.float64)
     hull = spatial.Delaunay(points[spatial.ConvexHull(points).vertices])
     grid = np.indices(sheet.shape).reshape(2, -1).T
     in_hull = (hull.find_simplex(grid) >= 0).reshape(sheet.shape)
     bites = ndimage.distance_transform_edt(~sheet)[in_hull & ~sheet]
-    if bites.size and bites.max() > MAX_BITE:
+    return bites.max() if bites.size else 0.0
+
+
+def _out_of_shadows(sheet, paper, dark):
+    """The sheet [h, w] (bool) less the shadows cast across its edge: the parts of its paper
+    that are `dark`, reach its edge (or the frame's), and touch none of the ink written on
+    it. None where there are none. Left in, a shadow's edge is cut short where the sheet is
+    cropped, and read as a stroke (the shadow alone is too narrow to be told as one)."""
+    labels, count = ndimage.label(paper & dark)
+    if count == 0:
         return None
-    return ndimage.binary_erosion(sheet, iterations=EDGE_MARGIN)
+    outline = sheet & ~ndimage.binary_erosion(sheet, border_value=0)
+    ink_nearby = ndimage.binary_dilation(sheet & ~paper, iterations=2)
+    shadows = np.zeros_like(sheet)
+    for index, piece in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[piece] == index
+        if (outline[piece] & region).any() and not (ink_nearby[piece] & region).any():
+            shadows[piece] |= region
+    if not shadows.any():
+        return None
+    rest = sheet & ~shadows
+    labels, count = ndimage.label(rest)
+    if count == 0:
+        return None
+    lit = labels == 1 + np.argmax(ndimage.sum(rest, labels, range(1, count + 1)))
+    # A shadow across the middle parts the sheet: the part kept must hold all its ink.
+    return lit if not (sheet & ~paper & ~lit).any() else None
 
 
 def on_the_sheet(pixels):
     """The photo [h, w, channels] in 0..255 cropped to the sheet, what lies beyond the
-    sheet's edges painted as its nearest paper, at most MAX_OUTPUT pixels on a side; the photo as it is where no sheet is found (sheet_mask())."""
+    sheet's edges painted as its nearest paper, at most MAX_OUTPUT pixels on a side; the
+    photo as it is where no sheet is found (sheet_mask())."""
     mask = sheet_mask(pixels)
     if mask is None or not mask.any():
         return pixels
