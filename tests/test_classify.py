@@ -342,8 +342,10 @@ def sheet_on_a_desk(turn=8, desk=(40, 38, 36), sheet_size=(460, 620), down=0, sh
     # The shadow across the desk and a strip of the sheet: its edge was read as a stroke.
     ((40, 38, 36), {"shadow": 0.4, "sheet_size": (400, 660), "down": 50, "turn": 2}),
     ((170, 165, 153), {"shadow": 0.4, "sheet_size": (400, 660), "down": 50, "turn": 2}),
+    # ... so dark that the paper in it is ragged: the sheet with it is no convex shape.
+    ((170, 165, 153), {"shadow": 0.62, "sheet_size": (400, 660), "down": 50, "turn": 2}),
     ((40, 38, 36), {"turn": 3, "sheet_size": (500, 660)}),  # the desk only in slivers
-], ids=["dark", "wood", "light", "dark, shadow", "light, shadow", "slivers"])
+], ids=["dark", "wood", "light", "dark, shadow", "light, shadow", "light, dark shadow", "slivers"])
 def test_a_sheet_on_a_desk_is_read_inside_the_sheet(desk, options):
     """The desk at the corners and along an edge, and the phone's shadow across the sheet's
     edge, are not read as strokes: the seven comes out as it does from the photo cropped to
@@ -371,13 +373,17 @@ def test_a_thick_marker_loop_cut_by_the_frame_is_no_shadow():
 
 def test_a_close_up_whose_strokes_run_off_the_frame_is_left_whole():
     """Paper around strokes that run off the frame is no sheet on a desk: nothing is cut
-    away or painted over, however straight the strokes' edges (a seven's bar, here)."""
+    away or painted over, however straight the strokes' edges (a seven's bar, here), and
+    with a hard shadow from the frame's edge beside them (no shadow of a sheet on a desk)."""
     glyph = np.kron(seven(), np.ones((3, 3)))
     for at in ((0, 60), (40, 120)):  # the bar along the top edge; the stroke off the bottom
-        ink_map = on_canvas(glyph, shape=(100, 170), at=at)
-        pixels = np.repeat((235 - 200 * ink_map)[..., None], 3, axis=2).astype(np.float32)
-        assert sheet.sheet_mask(pixels) is None
-        assert sheet.on_the_sheet(pixels) is pixels
+        for shadow in (None, np.s_[:, :60], np.s_[60:, :], np.s_[:, 140:]):
+            ink_map = on_canvas(glyph, shape=(100, 170), at=at)
+            pixels = np.repeat((235 - 200 * ink_map)[..., None], 3, axis=2).astype(np.float32)
+            if shadow is not None:
+                pixels[shadow] *= 0.55
+            assert sheet.sheet_mask(pixels) is None, (at, shadow)
+            assert sheet.on_the_sheet(pixels) is pixels
 
 
 def _stroke_width(image):

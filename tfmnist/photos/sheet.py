@@ -33,6 +33,7 @@ MAX_SHEET = 0.9995  # of the frame: a larger one is the page filling the frame (
 MIN_WRITING = 0.001  # of the frame: the ink written on a sheet, at least ...
 INK_DARKER = 0.7  # ... this much darker than the lit paper
 MAX_BITE = 3.5  # look pixels: the sheet's visible part is convex, to within this
+MIN_INK_PIXELS = 4  # look pixels: a smaller hole in the paper is a speck, not ink
 EDGE_MARGIN = 2  # look pixels taken off the sheet's edge, where paper and desk blend
 PAPER_WINDOW = 8  # the paper's colour is averaged over an eighth of the sheet's shorter side
 MAX_OUTPUT = 2048  # the longer side of the sheet's pixels passed on: the finest look needs less
@@ -69,25 +70,30 @@ def sheet_mask(pixels):
     if (sheet & ~largest & (brightness < INK_DARKER * lit)).mean() < MIN_WRITING:
         return None
     # Convex: nothing bites into it deeper than a pixel or two, as a stroke running off the
-    # frame would (however thin: it would be painted over).
-    if _bite(sheet) > MAX_BITE:
-        return None
-    # And the phone's shadow across its edge is no part of it.
+    # frame would (however thin: it would be painted over). And the phone's shadow across
+    # its edge is no part of it, where what is left is convex: the sheet with the shadow may
+    # not be, where the paper in a dark shadow is ragged, but only beside the shadow.
+    bites = _bites(sheet)
     lit_sheet = _out_of_shadows(sheet, largest, brightness < SHADOWED * lit)
-    if lit_sheet is not None and _bite(lit_sheet) <= MAX_BITE:
+    if lit_sheet is not None and not _bites(lit_sheet).any():
+        beside_shadow = ndimage.binary_dilation(sheet & ~lit_sheet,
+                                                iterations=int(2 * MAX_BITE))
+        if (bites & ~beside_shadow).any():
+            return None
         sheet = lit_sheet
+    elif bites.any():
+        return None
     return ndimage.binary_erosion(sheet, iterations=EDGE_MARGIN)
 
 
-def _bite(sheet):
-    """How deep (in pixels) the deepest dent in a region [h, w] (bool) is: the distance
-    from the region of the farthest pixel within its convex hull."""
+def _bites(sheet):
+    """Where dents in a region [h, w] (bool) run deeper than MAX_BITE: the pixels of its
+    convex hull farther than that from it."""
     points = np.column_stack(np.nonzero(sheet)).astype(np.float64)
     hull = spatial.Delaunay(points[spatial.ConvexHull(points).vertices])
     grid = np.indices(sheet.shape).reshape(2, -1).T
     in_hull = (hull.find_simplex(grid) >= 0).reshape(sheet.shape)
-    bites = ndimage.distance_transform_edt(~sheet)[in_hull & ~sheet]
-    return bites.max() if bites.size else 0.0
+    return in_hull & (ndimage.distance_transform_edt(~sheet) > MAX_BITE)
 
 
 def _out_of_shadows(sheet, paper, dark):
@@ -99,7 +105,10 @@ def _out_of_shadows(sheet, paper, dark):
     if count == 0:
         return None
     outline = sheet & ~ndimage.binary_erosion(sheet, border_value=0)
-    ink_nearby = ndimage.binary_dilation(sheet & ~paper, iterations=2)
+    holes, holes_count = ndimage.label(sheet & ~paper)  # ink, and specks of the paper's grain
+    sizes = ndimage.sum(holes > 0, holes, range(holes_count + 1))
+    ink = sizes[holes] >= MIN_INK_PIXELS
+    ink_nearby = ndimage.binary_dilation(ink, iterations=2)
     shadows = np.zeros_like(sheet)
     for index, piece in enumerate(ndimage.find_objects(labels), start=1):
         region = labels[piece] == index
@@ -113,7 +122,7 @@ def _out_of_shadows(sheet, paper, dark):
         return None
     lit = labels == 1 + np.argmax(ndimage.sum(rest, labels, range(1, count + 1)))
     # A shadow across the middle parts the sheet: the part kept must hold all its ink.
-    return lit if not (sheet & ~paper & ~lit).any() else None
+    return lit if not (ink & ~lit).any() else None
 
 
 def on_the_sheet(pixels):
