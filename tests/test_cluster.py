@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import cluster
 import distributed_mnist
 import softmax_mnist
 from tfmnist import lessons
+from tfmnist.command_line import UsageError
 
 PYTHON = sys.executable
 
@@ -319,9 +321,12 @@ def test_sync_with_a_killed_worker_is_a_clear_error(shared_tiny_dir, tmp_path, t
     assert cluster_tasks.wait("worker0", 60) == 2
     assert time.monotonic() - killed < 30
     last = cluster_tasks.log("worker0").strip().splitlines()[-1]
-    assert last == ("distributed_mnist.py: error: worker 0: worker 1 at %s has stopped; with "
-                    "--sync-replicas every step needs all 2 workers"
-                    % cluster_tasks.cluster["worker"][1]), last
+    # (Killed before the chief's look, once a second, saw it: "has not answered in the 4 s
+    # since training began", where it trained on alone before.)
+    assert re.fullmatch(
+        r"distributed_mnist\.py: error: worker 0: worker 1 at %s (has stopped|has not answered "
+        r"in the \d+ s since training began); with --sync-replicas every step needs all 2 "
+        r"workers" % re.escape(cluster_tasks.cluster["worker"][1]), last), last
     assert "Traceback" not in cluster_tasks.log("worker0")
 
 
@@ -500,6 +505,40 @@ def test_a_failed_runs_session_is_given_seconds_to_close_not_thirty(monkeypatch)
     with distributed.closing(done):  # a run that ends well: closed before the block is left
         pass
     assert done.closed.is_set()
+
+
+def test_a_sync_worker_that_stops_is_an_error_whether_or_not_a_look_saw_it():
+    """With --sync-replicas the chief looks at the other workers' ports once a second, when a
+    step ends: a worker whose port closes after a look saw it has stopped; one that no look
+    ever saw (it stopped while the chief's step waited) is one once --task-timeout has passed
+    since training began. Before, the chief trained on alone for ever."""
+    from tfmnist import distributed
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        [closed] = cluster.free_ports(1)
+        spec = {"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:2", "127.0.0.1:%d" % closed]}
+        for seen, since, words in ((True, 0.0, "has stopped"),
+                                   (False, 0.0, None),  # the timeout has not passed
+                                   (False, 10.0, "has not answered in the 10 s since")):
+            run = distributed.WorkerRun.__new__(distributed.WorkerRun)
+            run.task = distributed.Task(spec, "worker", 0, True, 3.0)
+            run._next_check, run._workers_seen = 0.0, {1} if seen else set()
+            run._first_check = time.monotonic() - since if since else None
+            if words is None:
+                run._check_workers()
+                continue
+            with pytest.raises(UsageError, match="worker 0: worker 1 at 127.0.0.1:%d %s"
+                               % (closed, words)):
+                run._check_workers()
+        # A worker that answers is seen, and no error.
+        spec["worker"][1] = "127.0.0.1:%d" % listening.getsockname()[1]
+        run = distributed.WorkerRun.__new__(distributed.WorkerRun)
+        run.task = distributed.Task(spec, "worker", 0, True, 3.0)
+        run._next_check, run._workers_seen, run._first_check = 0.0, set(), None
+        run._check_workers()
+        assert run._workers_seen == {1}
 
 
 @pytest.mark.slow

@@ -465,10 +465,14 @@ def stopped_workers(task, others=True):
             and _unreachable(address) is not None]
 
 
-def stopped_error(task, index):
-    return UsageError("%s: worker %d at %s has stopped; with --sync-replicas every step needs "
-                      "all %d workers" % (task.name, index, task.address("worker", index),
-                                          task.workers))
+def stopped_error(task, index, unseen_s=None):
+    """worker `index` has stopped (unseen_s: has not answered for that long since training
+    began, not once), in a sync cluster."""
+    what = ("has stopped" if unseen_s is None else
+            "has not answered in the %.0f s since training began" % unseen_s)
+    return UsageError("%s: worker %d at %s %s; with --sync-replicas every step needs all %d "
+                      "workers" % (task.name, index, task.address("worker", index), what,
+                                   task.workers))
 
 
 def explain(task, error, sync_stopped=False):
@@ -531,6 +535,7 @@ class WorkerRun(training.Run):
         super().__init__(args, None, mnist, evaluator, learning_rate)
         self._done = done_ops(task)
         self._workers_seen, self._next_check = set(), 0.0  # for _check_workers()
+        self._first_check = None
         self._chief_seen = time.monotonic()
         self._global_step_seen = 0
 
@@ -572,11 +577,14 @@ class WorkerRun(training.Run):
         stops once the chief has not answered for --task-timeout: only the chief keeps the
         run, and steps trained without it would be lost. With --sync-replicas, a worker that
         has stopped (its port closed) is an error at once: SyncReplicasOptimizer would wait
-        for its gradient until the timeout, or, holding a token it left, step without it."""
+        for its gradient until the timeout, or, holding a token it left, step without it; so
+        is one never seen for --task-timeout since training began (one that stopped while
+        this worker's step waited, before any look saw it)."""
         now = time.monotonic()
         if (self.task.is_chief and not self.task.sync) or now < self._next_check:
             return
         self._next_check = now + 1.0
+        self._first_check = self._first_check or now
         stopped = stopped_workers(self.task, others=self.task.sync)  # each port looked at once
         if not self.task.is_chief:
             if 0 not in stopped:
@@ -593,6 +601,8 @@ class WorkerRun(training.Run):
             for index in stopped:
                 if index in self._workers_seen:
                     raise stopped_error(self.task, index)
+                if now - self._first_check > self.task.timeout:
+                    raise stopped_error(self.task, index, now - self._first_check)
 
     def _run(self, fetches):
         try:
