@@ -522,23 +522,20 @@ def test_a_sync_worker_that_stops_is_an_error_whether_or_not_a_look_saw_it():
         for seen, since, words in ((True, 0.0, "has stopped"),
                                    (False, 0.0, None),  # the timeout has not passed
                                    (False, 10.0, "has not answered in the 10 s since")):
-            run = distributed.WorkerRun.__new__(distributed.WorkerRun)
-            run.task = distributed.Task(spec, "worker", 0, True, 3.0)
-            run._next_check, run._workers_seen = 0.0, {1} if seen else set()
-            run._first_check = time.monotonic() - since if since else None
+            looks = distributed.WorkerLooks(distributed.Task(spec, "worker", 0, True, 3.0))
+            looks.workers_seen = {1} if seen else set()
+            looks.first_look = time.monotonic() - since if since else None
             if words is None:
-                run._check_workers()
+                looks.look()
                 continue
             with pytest.raises(UsageError, match="worker 0: worker 1 at 127.0.0.1:%d %s"
                                % (closed, words)):
-                run._check_workers()
+                looks.look()
         # A worker that answers is seen, and no error.
         spec["worker"][1] = "127.0.0.1:%d" % listening.getsockname()[1]
-        run = distributed.WorkerRun.__new__(distributed.WorkerRun)
-        run.task = distributed.Task(spec, "worker", 0, True, 3.0)
-        run._next_check, run._workers_seen, run._first_check = 0.0, set(), None
-        run._check_workers()
-        assert run._workers_seen == {1}
+        looks = distributed.WorkerLooks(distributed.Task(spec, "worker", 0, True, 3.0))
+        looks.look()
+        assert looks.workers_seen == {1}
 
 
 @pytest.mark.slow

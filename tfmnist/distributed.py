@@ -519,6 +519,45 @@ def _task_in(task, message):
     return None
 
 
+class WorkerLooks:
+    """A worker's looks at the other workers' ports, once a second as it trains. A worker
+    other than the chief stops once the chief has not answered for --task-timeout: only the
+    chief keeps the run, and steps trained without it would be lost. With --sync-replicas, a
+    worker that has stopped (its port closed) is an error at once: SyncReplicasOptimizer
+    would wait for its gradient until the timeout, or, holding a token it left, step without
+    it; so is one never seen for --task-timeout since training began (one that stopped
+    while this worker's step waited, before any look saw it)."""
+
+    def __init__(self, task):
+        self.task, self.workers_seen, self.next_look, self.first_look = task, set(), 0.0, None
+        self.chief_seen = time.monotonic()
+
+    def look(self):
+        now = time.monotonic()
+        if (self.task.is_chief and not self.task.sync) or now < self.next_look:
+            return
+        self.next_look = now + 1.0
+        self.first_look = self.first_look or now
+        stopped = stopped_workers(self.task, others=self.task.sync)  # each port looked at once
+        if not self.task.is_chief:
+            if 0 not in stopped:
+                self.chief_seen = now
+            elif now - self.chief_seen > self.task.timeout:
+                raise UsageError("%s: the chief (worker 0 at %s) has not answered for %g s; "
+                                 "stopping, as only the chief keeps the run (--resume "
+                                 "continues from its last checkpoint)" % (
+                                     self.task.name, self.task.address("worker", 0),
+                                     self.task.timeout))
+        if self.task.sync:
+            self.workers_seen.update(set(range(self.task.workers)) - set(stopped)
+                                     - {self.task.index})
+            for index in stopped:
+                if index in self.workers_seen:
+                    raise stopped_error(self.task, index)
+                if now - self.first_look > self.task.timeout:
+                    raise stopped_error(self.task, index, now - self.first_look)
+
+
 class WorkerRun(training.Run):
     """The Run of one worker of a cluster. Its steps are the global step's: the loop sees the
     steps this worker trains, while the others train theirs. Only the chief restores, writes
@@ -534,9 +573,7 @@ class WorkerRun(training.Run):
         self.coordinator = tf.train.Coordinator()  # for the sync queue's thread
         super().__init__(args, None, mnist, evaluator, learning_rate)
         self._done = done_ops(task)
-        self._workers_seen, self._next_check = set(), 0.0  # for _check_workers()
-        self._first_check = None
-        self._chief_seen = time.monotonic()
+        self.looks = WorkerLooks(task)
         self._global_step_seen = 0
 
     def __exit__(self, exc_type, exc, traceback):
@@ -569,40 +606,8 @@ class WorkerRun(training.Run):
         the step a moment later: the worker trains again until the global step shows it.)"""
         step = self._global_step_seen + 1
         if step <= self.total_steps:  # (the others may end once the last step is done)
-            self._check_workers()
+            self.looks.look()
         return step
-
-    def _check_workers(self):
-        """Looks at the other workers' ports once a second. A worker other than the chief
-        stops once the chief has not answered for --task-timeout: only the chief keeps the
-        run, and steps trained without it would be lost. With --sync-replicas, a worker that
-        has stopped (its port closed) is an error at once: SyncReplicasOptimizer would wait
-        for its gradient until the timeout, or, holding a token it left, step without it; so
-        is one never seen for --task-timeout since training began (one that stopped while
-        this worker's step waited, before any look saw it)."""
-        now = time.monotonic()
-        if (self.task.is_chief and not self.task.sync) or now < self._next_check:
-            return
-        self._next_check = now + 1.0
-        self._first_check = self._first_check or now
-        stopped = stopped_workers(self.task, others=self.task.sync)  # each port looked at once
-        if not self.task.is_chief:
-            if 0 not in stopped:
-                self._chief_seen = now
-            elif now - self._chief_seen > self.task.timeout:
-                raise UsageError("%s: the chief (worker 0 at %s) has not answered for %g s; "
-                                 "stopping, as only the chief keeps the run (--resume "
-                                 "continues from its last checkpoint)" % (
-                                     self.task.name, self.task.address("worker", 0),
-                                     self.task.timeout))
-        if self.task.sync:
-            self._workers_seen.update(set(range(self.task.workers)) - set(stopped)
-                                      - {self.task.index})
-            for index in stopped:
-                if index in self._workers_seen:
-                    raise stopped_error(self.task, index)
-                if now - self._first_check > self.task.timeout:
-                    raise stopped_error(self.task, index, now - self._first_check)
 
     def _run(self, fetches):
         try:
