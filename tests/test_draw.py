@@ -355,12 +355,12 @@ def test_a_client_that_hangs_up_is_one_line_on_stderr(trained_runs, shared_tiny_
                      "Broken pipe\n") == 3
 
 
-def all_slots_given_back(httpd, slots):
-    """Waits until the server holds none of its connection slots. (Polling with requests
-    raced: a request that has its reply may hold its slot a moment longer.)"""
-    for _ in range(slots):
+def all_slots_given_back(httpd):
+    """Waits until the server holds none of its draw.MAX_CONNECTIONS slots. (Polling with
+    requests raced: a request that has its reply may hold its slot a moment longer.)"""
+    for _ in range(draw.MAX_CONNECTIONS):
         assert httpd.connections.acquire(timeout=30), "a connection slot was never given back"
-    for _ in range(slots):
+    for _ in range(draw.MAX_CONNECTIONS):
         httpd.connections.release()
 
 
@@ -388,7 +388,7 @@ def test_a_stalled_upload_is_dropped_and_connections_are_bounded(trained_runs, m
             reply = client.makefile("rb").read()
             assert reply.startswith(b"HTTP/1.0 408"), reply[:80]
             client.close()
-        all_slots_given_back(httpd, 2)
+        all_slots_given_back(httpd)
         assert request(httpd.server_address, "GET", "/models")[0] == 200
     finally:
         httpd.shutdown()
@@ -444,7 +444,7 @@ def test_idle_connections_beyond_the_limit_are_refused_at_once(trained_runs, mon
         assert status == 503 and "retry" in reply["error"]
         for client in idle:
             client.close()
-        all_slots_given_back(httpd, 4)
+        all_slots_given_back(httpd)
         assert request(httpd.server_address, "GET", "/models")[0] == 200
     finally:
         httpd.shutdown()
