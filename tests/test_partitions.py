@@ -202,12 +202,35 @@ def test_the_chief_cut_off_ends_every_task_and_resume_continues(network, tmp_pat
         again.kill_all()
 
 
-@pytest.mark.parametrize("task", ["worker1", "ps0", "worker0"])
-def test_a_short_cut_is_ridden_out(network, tmp_path, flags, task):
-    tasks = train_then_cut(network, tmp_path, flags, task)
+def last_step(tasks, task):
+    """The step of the task's last progress line (0 before the first)."""
+    return max([0] + [int(s) for s in re.findall(r"^step\s+(\d+)/", tasks.log(task), re.M)])
+
+
+def training_on(tasks, steps=30):
+    """Waits until each worker's progress lines have gone `steps` past where they were."""
+    marks = {worker: last_step(tasks, worker) + steps for worker in ("worker0", "worker1")}
+    deadline = time.monotonic() + BOUND_S
+    while any(last_step(tasks, worker) < mark for worker, mark in marks.items()):
+        for worker in marks:
+            assert tasks.processes[worker].poll() is None, tasks.log(worker)[-2000:]
+        assert time.monotonic() < deadline, "no training since the link came back"
+        time.sleep(0.1)  # polls for the event; the deadline only ends a hang
+
+
+def test_a_short_cut_of_each_task_in_turn_is_ridden_out(network, tmp_path, flags):
+    # One run, three cuts shorter than the timeout: worker 1's, the ps's, then the chief's,
+    # each once both workers train again after the last (a cluster of its own for each
+    # would start nine TensorFlow processes, not three, for the same question).
+    # (Steps enough for three cuts and the pauses they make, on a fast machine too.)
+    tasks = train_then_cut(network, tmp_path, flags + ["--steps", "2000"], "worker1")
     try:
-        time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
-        cut(network, task, up=True)
+        for task, after in (("worker1", "ps0"), ("ps0", "worker0"), ("worker0", None)):
+            time.sleep(1)  # a cut shorter than the timeout (its length, not a wait for an event)
+            cut(network, task, up=True)
+            if after:  # both workers train on, then the next cut
+                training_on(tasks)
+                cut(network, after)
         assert ends(tasks, network, worker0=120, worker1=120, ps0=120) == {
             "worker0": 0, "worker1": 0, "ps0": 0}
     finally:
