@@ -102,6 +102,11 @@ def main(argv=None):
             sync_init_op = sync_optimizer.get_init_tokens_op()
 
         with distributed.WorkerRun(task, args, mnist, m.evaluator, m.learning_rate) as run:
+            # TF1's SessionManager, not MonitoredTrainingSession: its recovery makes a new
+            # session on every "unavailable" error, for ever (a lost ps would hold every
+            # worker for ever, not --task-timeout), a recovered chief session initialises
+            # the variables again, and Saver.save takes no MonitoredSession (saving would
+            # leave the loop for a hook). docs/distributed.md says more.
             # Made once the run directory has taken this run: TensorFlow logs ten lines for
             # each such op never run, on the way out.
             session_manager = tf.train.SessionManager(
