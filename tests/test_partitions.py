@@ -32,9 +32,11 @@ def ip(*args):
 
 
 @pytest.fixture
-def network():
-    """A namespace for each task, a bridge joining them; yields {task: (namespace, address,
-    the link's end at the bridge)} and removes them all after."""
+def network(request):
+    """A namespace for each task (TASKS, or the test's parameter), a bridge joining them;
+    yields {task: (namespace, address, the link's end at the bridge)} and removes them all
+    after."""
+    names = getattr(request, "param", TASKS)
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("network namespaces need root and iproute2's `ip`")
     tag = uuid.uuid4().hex[:8]
@@ -49,7 +51,7 @@ def network():
         ip("-n", bridge, "link", "add", "br0", "type", "bridge")
         ip("-n", bridge, "link", "set", "br0", "up")
         places = {}
-        for number, task in enumerate(TASKS, start=1):
+        for number, task in enumerate(names, start=1):
             namespace = "tfm-%s-%s" % (tag, task)
             ip("netns", "add", namespace)
             made.append(namespace)
@@ -77,10 +79,11 @@ def cut(network, task, up=False):
 
 def cluster_in(network, tmp_path):
     """Tasks that start each in its namespace, on port 2222 of its own address."""
-    spec = {"ps": ["%s:2222" % network["ps0"][1]],
-            "worker": ["%s:2222" % network[w][1] for w in ("worker0", "worker1")]}
+    names = [name for name in network if name[:-1] in ("ps", "worker")]  # ps0, worker1, ...
+    spec = {job: ["%s:2222" % network[name][1] for name in sorted(names) if name[:-1] == job]
+            for job in ("ps", "worker")}
     tasks = Tasks(tmp_path, spec)
-    tasks.prefixes = {task: ["ip", "netns", "exec", network[task][0]] for task in TASKS}
+    tasks.prefixes = {name: ["ip", "netns", "exec", network[name][0]] for name in names}
     return tasks
 
 
@@ -89,7 +92,8 @@ TRAINING = r"step\s+[2-9]\d\d/"
 
 
 def start(tasks, flags, resume=False):
-    tasks.start("ps", 0, "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
+    for index in range(len(tasks.cluster["ps"])):
+        tasks.start("ps", index, "--trusted-network", "--task-timeout", str(TASK_TIMEOUT))
     for index in (0, 1):
         tasks.start("worker", index, *flags, *(["--resume"] if resume and index == 0 else []))
 
@@ -160,18 +164,24 @@ def test_a_worker_cut_off_for_good_ends_and_so_does_the_ps(network, tmp_path, fl
         tasks.kill_all()
 
 
-@pytest.mark.parametrize("back_after", [None, 2 * TASK_TIMEOUT], ids=["for good", "a while"])
-def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags, back_after):
-    tasks = train_then_cut(network, tmp_path, flags, "ps0")
+# A ps cut for good: the second of two (the first holds what only ps 0 holds, the chief's
+# flags, and is cut in the other case); for twice the timeout, then back: the only one.
+@pytest.mark.parametrize("network, ps, back_after", [
+    (("ps0", "ps1", "worker0", "worker1"), "ps1", None), (TASKS, "ps0", 2 * TASK_TIMEOUT)],
+    indirect=["network"], ids=["the second of two, for good", "a while"])
+def test_the_ps_cut_off_for_good_ends_every_task(network, tmp_path, flags, ps, back_after):
+    tasks = train_then_cut(network, tmp_path, flags, ps)
     try:
         if back_after:  # a cut longer than the timeout, then the link back: as for good
             time.sleep(back_after)  # (the cut's length, not a wait for an event)
-            cut(network, "ps0", up=True)
-        assert ends(tasks, network, ps0=BOUND_S, worker0=BOUND_S, worker1=BOUND_S) == {
-            "ps0": 2, "worker0": 2, "worker1": 2}
-        assert "no worker it serves" in last_line(tasks, "ps0")
-        for worker in ("worker0", "worker1"):
-            assert "ps 0" in last_line(tasks, worker), tasks.log(worker)[-2000:]
+            cut(network, ps, up=True)
+        every_task = {name: BOUND_S for name in tasks.processes}
+        assert ends(tasks, network, **every_task) == {name: 2 for name in every_task}
+        for name in every_task:
+            if name.startswith("ps"):
+                assert "no worker it serves" in last_line(tasks, name), tasks.log(name)[-2000:]
+            else:
+                assert "lost ps %s" % ps[-1] in last_line(tasks, name), tasks.log(name)[-2000:]
     finally:
         tasks.kill_all()
 
