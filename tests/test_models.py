@@ -107,13 +107,13 @@ def test_a_run_from_before_a_flag_existed_is_refused_in_one_line(shared_tiny_dir
     flags = tiny_flags(shared_tiny_dir, tmp_path, "--steps", "12")
     interrupt_at_call(monkeypatch, 11)  # after the checkpoint of step 10, the first epoch's
     with pytest.raises(KeyboardInterrupt):
-        rnn_mnist.main(flags)
+        cnn_mnist.main(flags)
     monkeypatch.undo()
     config_path = tmp_path / "config.json"
     config = json.loads(config_path.read_text())
     del config[key]
     config_path.write_text(json.dumps(config))
-    with pytest.raises(UsageError, match=r"was trained by an older version of rnn_mnist\.py "
+    with pytest.raises(UsageError, match=r"was trained by an older version of cnn_mnist\.py "
                                          r"\(its config\.json has no '%s'\): train it again" % key):
-        rnn_mnist.main(flags + ["--resume"])
-    assert rnn_mnist.main(flags + ["--eval-only"])["global_step"] == 10
+        cnn_mnist.main(flags + ["--resume"])
+    assert cnn_mnist.main(flags + ["--eval-only"])["global_step"] == 10
