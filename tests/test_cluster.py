@@ -335,7 +335,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     run_dir = tmp_path / "run"
     cluster_spec = loopback_cluster(ps=1, workers=1)
     first = tasks(cluster_spec)
-    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "60", "--log-every", "1")
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "30", "--log-every", "1")
     first.start("ps", 0)
     first.start("worker", 0, *flags)
     # Step 21's line comes after the checkpoint of epoch 2 (step 20) is saved; step 20's
@@ -356,7 +356,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
     log = again.log("worker0")
     resumed_from = int(re.search(r"from step (\d+)", log)[1])
     assert resumed_from >= 20
-    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 600
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 300
     assert again.wait("ps0", 30) == 0  # told by its only worker that it is done
 
 
@@ -364,7 +364,7 @@ def test_a_killed_ps_is_named_and_resume_recovers(shared_tiny_dir, tmp_path, tas
 def test_a_killed_chief_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_path, tasks):
     run_dir = tmp_path / "run"
     cluster_tasks = tasks(loopback_cluster(ps=1, workers=1))
-    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "60", "--log-every", "1")
+    flags = tiny_flags(shared_tiny_dir, run_dir, "--epochs", "30", "--log-every", "1")
     cluster_tasks.start("ps", 0)
     cluster_tasks.start("worker", 0, *flags)
     cluster_tasks.wait_for("worker0", r"step\s+3\d/")
@@ -372,9 +372,9 @@ def test_a_killed_chief_resumes_from_its_last_checkpoint(shared_tiny_dir, tmp_pa
     cluster_tasks.wait("worker0")
     cluster_tasks.start("worker", 0, *flags, "--resume")  # the same ps, still serving
     assert cluster_tasks.wait("worker0") == 0, cluster_tasks.log("worker0")
-    assert re.search(r"training \d+ steps of 50 \(60.0 epochs\) from step [1-9]\d",
+    assert re.search(r"training \d+ steps of 50 \(30.0 epochs\) from step [1-9]\d",
                      cluster_tasks.log("worker0"))
-    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 600
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 300
     assert cluster_tasks.wait("ps0", 30) == 0
 
 
