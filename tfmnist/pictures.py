@@ -149,7 +149,8 @@ def histograms(columns, title, shade=None):
             if shade:
                 axes.axvspan(shade[0], shade[1], color="0.9",
                              label=shade[2] if layer == 0 and column == 0 else None)
-            axes.hist(np.clip(np.ravel(values), -limit, limit), bins=bins, color="C%d" % column)
+            axes.hist(np.clip(np.ravel(values), -limit, limit), bins=bins, color="C%d" % column,
+                      histtype="stepfilled")  # one shape, not 80 bars: twice as fast
             axes.text(0.98, 0.8, "std %.2f" % np.std(values), transform=axes.transAxes,
                       ha="right", fontsize=8)
             axes.set_yticks([])
