@@ -21,8 +21,9 @@ from test_cluster import Tasks
 pytestmark = pytest.mark.slow
 
 TASK_TIMEOUT = 4  # every task's --task-timeout, in seconds
-# How long a task may take to end once it is cut off: its --task-timeout, a second between
-# looks, and the 5 s it gives a session whose ps is gone to close (distributed.CLOSE_S).
+# How long a task may take to end once it is cut off: a worker, its --task-timeout, a second
+# between looks, and the 5 s it gives a session whose ps is gone to close (distributed.CLOSE_S);
+# a ps, its --task-timeout after its last worker has ended.
 BOUND_S = 3 * TASK_TIMEOUT + 15
 TASKS = ("ps0", "worker0", "worker1")
 
