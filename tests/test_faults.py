@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import (REPO_DIR, after_the_model_line, command, interrupt_at_call,
+from conftest import (REPO_DIR, TINY_TRAIN, after_the_model_line, command, interrupt_at_call,
                       last_error_line, memory_growth_mb, needs_vmhwm, tiny_flags)
 import autoencoder_mnist
-import input_data
 import batch_norm_demo
 import classify
+import input_data
 import mlp_mnist
 import softmax_mnist
 from tfmnist import rundirs
@@ -500,7 +500,7 @@ def test_a_hostile_data_file_is_one_line_read_no_further_than_its_header(
     start = time.monotonic()
     assert _within(20, lambda: command(tiny_flags(tiny_dir, tmp_path / "run"))) == 2
     assert time.monotonic() - start < 10
-    assert max(map(len, read), default=0) <= 16 + 60000 * 28 * 28 + 1
+    assert max(map(len, read), default=0) <= 16 + TINY_TRAIN * 28 * 28 + 1  # what the header says
     line = last_error_line(capsys)
     assert "train-images-idx3-ubyte" in line, line
     assert not (tmp_path / "run").exists()
