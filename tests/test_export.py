@@ -24,40 +24,47 @@ LOAD_AND_ANSWER = """
 import json, sys
 import numpy as np
 from tfmnist.tf1 import tf  # TensorFlow alone: nothing else of the project is imported
-images = np.load(sys.argv[2])
-with tf.Session(graph=tf.Graph()) as sess:
-    meta = tf.saved_model.loader.load(sess, ["serve"], sys.argv[1])
-    signature = meta.signature_def["serving_default"]
-    probabilities, classes = sess.run(
-        [signature.outputs["probabilities"].name, signature.outputs["classes"].name],
-        {signature.inputs["images"].name: images})
-np.save(sys.argv[3], probabilities)
-print(json.dumps(classes.tolist()))
+images = np.load(sys.argv[1])
+answers = []
+for export_dir, answers_file in zip(sys.argv[2::2], sys.argv[3::2]):
+    with tf.Session(graph=tf.Graph()) as sess:
+        meta = tf.saved_model.loader.load(sess, ["serve"], export_dir)
+        signature = meta.signature_def["serving_default"]
+        probabilities, classes = sess.run(
+            [signature.outputs["probabilities"].name, signature.outputs["classes"].name],
+            {signature.inputs["images"].name: images})
+    np.save(answers_file, probabilities)
+    answers.append(classes.tolist())
+print(json.dumps(answers))
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script, name, extra", [
-    (softmax_mnist, "softmax", []),
-    (mlp_mnist, "mlp", ["--activation", "tanh", "--hidden", "32"]),
-])
-def test_an_export_answers_as_its_checkpoint_in_a_fresh_process(shared_tiny_dir, tmp_path,
-                                                                 script, name, extra):
-    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
-    script.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "10", "--export",
-                           str(export_dir), *extra))
+def test_an_export_answers_as_its_checkpoint_in_a_fresh_process(shared_tiny_dir, tmp_path):
+    # Each classifier's export (one fresh process loads them all, in turn).
+    exports = [(softmax_mnist, "softmax", []),
+               (mlp_mnist, "mlp", ["--activation", "tanh", "--hidden", "32"])]
     images = input_data.read_data_sets(shared_tiny_dir, validation_size=100).test.images
     np.save(tmp_path / "images.npy", images)
-    result = subprocess.run([sys.executable, "-c", LOAD_AND_ANSWER, str(export_dir),
-                             str(tmp_path / "images.npy"), str(tmp_path / "answers.npy")],
+    arguments = []
+    for script, name, extra in exports:
+        run_dir, export_dir = tmp_path / name / "run", tmp_path / name / "export"
+        script.main(tiny_flags(shared_tiny_dir, run_dir, "--steps", "10", "--export",
+                               str(export_dir), *extra))
+        arguments += [str(export_dir), str(tmp_path / name / "answers.npy")]
+    result = subprocess.run([sys.executable, "-c", LOAD_AND_ANSWER,
+                             str(tmp_path / "images.npy"), *arguments],
                             capture_output=True, text=True, cwd=REPO_DIR)
     assert result.returncode == 0, result.stderr
-    logits = Predictor.from_checkpoint(
-        classifiers.inference_of(name, str(run_dir)), str(run_dir)).logits(images)
-    expected = np.exp(logits - logits.max(1, keepdims=True))
-    expected /= expected.sum(1, keepdims=True)
-    np.testing.assert_allclose(np.load(tmp_path / "answers.npy"), expected, atol=1e-6)
-    assert json.loads(result.stdout) == logits.argmax(1).tolist()
+    for (script, name, extra), classes in zip(exports, json.loads(result.stdout)):
+        run_dir = str(tmp_path / name / "run")
+        logits = Predictor.from_checkpoint(classifiers.inference_of(name, run_dir),
+                                           run_dir).logits(images)
+        expected = np.exp(logits - logits.max(1, keepdims=True))
+        expected /= expected.sum(1, keepdims=True)
+        np.testing.assert_allclose(np.load(tmp_path / name / "answers.npy"), expected,
+                                   atol=1e-6)
+        assert classes == logits.argmax(1).tolist()
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def test_chains_read_the_batch_with_the_same_answers():
     # the same: each image's answer, its gradients, and the variables do not change.
     images = np.random.default_rng(2).random((2, 28 * 28)).astype(np.float32)
     answers, weights = {}, None
-    for chains in (1, 3):  # 3 chains for 2 images: one of them reads nothing
+    for chains in (1, 2):  # 2 chains for the one image of images[:1]: one reads nothing
         with tf.Graph().as_default():
             tf.set_random_seed(0)
             x = tf.placeholder(tf.float32, [None, 28 * 28])
