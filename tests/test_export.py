@@ -56,7 +56,7 @@ def test_an_export_answers_as_its_checkpoint_in_a_fresh_process(shared_tiny_dir,
                              str(tmp_path / "images.npy"), *arguments],
                             capture_output=True, text=True, cwd=REPO_DIR)
     assert result.returncode == 0, result.stderr
-    for (script, name, extra), classes in zip(exports, json.loads(result.stdout)):
+    for (_, name, _), classes in zip(exports, json.loads(result.stdout)):
         run_dir = str(tmp_path / name / "run")
         logits = Predictor.from_checkpoint(classifiers.inference_of(name, run_dir),
                                            run_dir).logits(images)

@@ -164,8 +164,7 @@ def test_a_new_run_loads_neither_the_serving_code_nor_the_reading_back(shared_ti
         trained = sorted(m for m in sys.modules if m.startswith("tfmnist"))
         softmax_mnist.main(flags + ["--run-dir", %(run)r, "--eval-only"])
         evaluated = sorted(m for m in sys.modules if m.startswith("tfmnist"))
-        import classify, draw, distributed_mnist
-        from tfmnist import training
+        import classify, draw, distributed_mnist  # the serving code and the cluster's
         assert hooks() == before, (hooks(), before)
         print("MODULES", json.dumps([imported, trained, evaluated]))
     """ % {"repo": REPO_DIR, "run": str(tmp_path / "run"),
