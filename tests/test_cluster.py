@@ -16,7 +16,7 @@ from conftest import REPO_DIR, command, last_error_line, tiny_flags
 import cluster
 import distributed_mnist
 import softmax_mnist
-from tfmnist import lessons
+from tfmnist import distributed, lessons
 from tfmnist.command_line import UsageError
 
 PYTHON = sys.executable
@@ -250,28 +250,53 @@ def test_a_chief_refused_by_its_run_directory_says_one_line(shared_tiny_dir, tmp
         "numbered run in runs/)" % run_dir), output
 
 
+# What a worker must share with its chief (issue 41): a chief's flags, and a worker's that
+# differ in one, or only in what each task may choose for itself (None: they agree).
+CHIEF = ["--model", "softmax", "--no-save", "--sync-replicas", "--ps-hosts", "127.0.0.1:2222",
+         "--worker-hosts", "127.0.0.1:2223,127.0.0.1:2224", "--job-name", "worker"]
+
+
+@pytest.mark.parametrize("worker_flags, words", [
+    (CHIEF + ["--model", "mlp"], "--model mlp, but the chief (worker 0 at 127.0.0.1:2223) has "
+                                 "--model softmax"),
+    (CHIEF + ["--batch-size", "7"], "--batch-size 7, but the chief (worker 0 at "
+                                    "127.0.0.1:2223) has --batch-size %(batch_size)d"),
+    ([flag for flag in CHIEF if flag != "--sync-replicas"],
+     "no --sync-replicas, but the chief (worker 0 at 127.0.0.1:2223) has --sync-replicas"),
+    (CHIEF + ["--epochs", "3"], "--epochs 3.0, but the chief (worker 0 at 127.0.0.1:2223) "
+                                "has --epochs %(epochs)s"),
+    (CHIEF + ["--seed", "5", "--log-every", "7", "--data-dir", "elsewhere", "--threads", "1"],
+     None),
+], ids=["model", "batch size", "sync", "schedule", "its own flags"])
+def test_a_worker_that_differs_from_its_chief_is_named_in_one_line(worker_flags, words,
+                                                                    monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    chief_args, _ = distributed_mnist.parse_args(CHIEF + ["--task-index", "0"])
+    worker_args, worker = distributed_mnist.parse_args(worker_flags + ["--task-index", "1"])
+    error = distributed.disagreement(worker, distributed.flags_to_agree(worker_args),
+                                     distributed.flags_to_agree(chief_args))
+    if words is None:
+        assert error is None
+    else:
+        assert str(error) == ("worker 1: " + words % vars(chief_args)
+                              + ": every task of a cluster trains the same model the same way")
+
+
 @pytest.mark.slow
 def test_a_worker_that_differs_from_its_chief_ends_in_one_line(shared_tiny_dir, tmp_path,
                                                                tasks):
-    cluster_spec = loopback_cluster(ps=1, workers=4)
+    # The chief's flags reach the worker through ps 0 (each difference: the test above).
+    cluster_spec = loopback_cluster(ps=1, workers=2)
     run = tasks(cluster_spec)
     flags = tiny_flags(shared_tiny_dir, tmp_path / "run", "--steps", "30", "--sync-replicas")
     run.start("ps", 0)
     run.start("worker", 0, *flags)
-    differences = {1: (["--model", "mlp"], "--model mlp, but the chief (worker 0 at %s) has "
-                                           "--model softmax"),
-                   2: (["--batch-size", "7"], "--batch-size 7, but the chief (worker 0 at %s) "
-                                              "has --batch-size 50"),
-                   3: (None, "no --sync-replicas, but the chief (worker 0 at %s) has "
-                             "--sync-replicas")}
-    for index, (extra, _) in differences.items():
-        run.start("worker", index, *(flags[:-1] if extra is None else flags + extra))
-    for index, (_, words) in differences.items():
-        name = "worker%d" % index
-        assert run.wait(name, 60) == 2, run.log(name)
-        assert run.log(name).strip().splitlines()[-1] == (
-            "distributed_mnist.py: error: worker %d: " % index + words % cluster_spec[
-                "worker"][0] + ": every task of a cluster trains the same model the same way")
+    run.start("worker", 1, *flags, "--model", "mlp")
+    assert run.wait("worker1", 60) == 2, run.log("worker1")
+    assert run.log("worker1").strip().splitlines()[-1] == (
+        "distributed_mnist.py: error: worker 1: --model mlp, but the chief (worker 0 at %s) "
+        "has --model softmax: every task of a cluster trains the same model the same way"
+        % cluster_spec["worker"][0])
 
 
 @pytest.mark.slow
@@ -455,7 +480,6 @@ def test_the_kubernetes_manifest_names_one_consistent_cluster(monkeypatch):
 
 
 def test_a_request_the_runtime_refused_as_received_twice_is_run_again():
-    from tfmnist import distributed
     from tfmnist.tf1 import tf
 
     calls = []
@@ -479,7 +503,6 @@ def test_a_failed_runs_session_is_given_seconds_to_close_not_thirty(monkeypatch)
     # for that, and the task's one-line error waited behind it.
     import contextlib
     import threading
-    from tfmnist import distributed
 
     class Session:
         def __init__(self, released):
@@ -512,7 +535,6 @@ def test_a_sync_worker_that_stops_is_an_error_whether_or_not_a_look_saw_it():
     step ends: a worker whose port closes after a look saw it has stopped; one that no look
     ever saw (it stopped while the chief's step waited) is one once --task-timeout has passed
     since training began. Before, the chief trained on alone for ever."""
-    from tfmnist import distributed
 
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
@@ -567,7 +589,6 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
 
 
 def cluster_unreachable(address):
-    from tfmnist import distributed
 
     return distributed._unreachable(address) is not None
 

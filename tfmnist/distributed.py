@@ -281,8 +281,7 @@ def agree_with_the_chief(server, task, args):
     schedule's, in a variable on ps 0; another worker compares its own with them and ends
     in one line naming the first that differs (TensorFlow would wait for variables that the
     chief's model never makes, or train half of the run one way, half another)."""
-    mine = json.loads(json.dumps({name: value for name, value in sorted(vars(args).items())
-                                  if name not in OWN_FLAGS}))
+    mine = flags_to_agree(args)
     with tf.Graph().as_default():
         with tf.device("/job:ps/task:0"):
             published = tf.Variable("", trainable=False, collections=[], name="chief_flags")
@@ -302,16 +301,30 @@ def agree_with_the_chief(server, task, args):
                     if time.monotonic() > deadline:
                         return  # wait_for_session() names the chief that never came
                     time.sleep(POLL_S)
-            # The model first: one model has flags that another lacks.
-            differ = [name for name in ["model", *mine] if mine[name] != chiefs.get(name)]
-            if differ:
+            error = disagreement(task, mine, chiefs)
+            if error:
                 sess.run(done_ops(task))  # the ps tasks count it as done: they need not wait
-                name = differ[0]
-                raise UsageError("%s: %s, but the chief (worker 0 at %s) has %s: every task of "
-                                 "a cluster trains the same model the same way" % (
-                                     task.name, _flag_text(name, mine[name]),
-                                     task.address("worker", 0),
-                                     _flag_text(name, chiefs.get(name))))
+                raise error
+
+
+def flags_to_agree(args):
+    """The flags every task of a cluster shares, as the chief publishes them (JSON's)."""
+    return json.loads(json.dumps({name: value for name, value in sorted(vars(args).items())
+                                  if name not in OWN_FLAGS}))
+
+
+def disagreement(task, mine, chiefs):
+    """The UsageError of a worker whose flags (flags_to_agree's) differ from the chief's,
+    naming the first that differs; None where they agree."""
+    # The model first: one model has flags that another lacks.
+    differ = [name for name in ["model", *mine] if mine[name] != chiefs.get(name)]
+    if not differ:
+        return None
+    name = differ[0]
+    return UsageError("%s: %s, but the chief (worker 0 at %s) has %s: every task of a cluster "
+                      "trains the same model the same way" % (
+                          task.name, _flag_text(name, mine[name]), task.address("worker", 0),
+                          _flag_text(name, chiefs.get(name))))
 
 
 def _flag_text(name, value):
