@@ -535,7 +535,6 @@ def test_a_sync_worker_that_stops_is_an_error_whether_or_not_a_look_saw_it():
     step ends: a worker whose port closes after a look saw it has stopped; one that no look
     ever saw (it stopped while the chief's step waited) is one once --task-timeout has passed
     since training began. Before, the chief trained on alone for ever."""
-
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen()
@@ -589,7 +588,6 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
 
 
 def cluster_unreachable(address):
-
     return distributed._unreachable(address) is not None
 
 

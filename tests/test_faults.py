@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import (REPO_DIR, TINY_TRAIN, after_the_model_line, command, interrupt_at_call,
-                      last_error_line, memory_growth_mb, needs_vmhwm, tiny_flags)
+from conftest import (REPO_DIR, TINY_TRAIN, after_the_model_line, command, idx_bytes,
+                      interrupt_at_call, last_error_line, memory_growth_mb, needs_vmhwm,
+                      tiny_flags)
 import autoencoder_mnist
 import batch_norm_demo
 import classify
@@ -286,9 +287,7 @@ def test_transfer_never_writes_into_another_run(shared_tiny_dir, tmp_path, capsy
 
 def write_digits(directory, train_labels, test_labels):
     """Tiny IDX data whose training and test digits are these labels."""
-    from conftest import idx_bytes
     import gzip
-    import input_data
 
     os.makedirs(directory, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -417,8 +416,6 @@ def _nested(path):
 
 def _sparse_behind_a_header(path):
     """A raw IDX file with a valid header for the tiny set's 600 images, 3 GB long."""
-    from conftest import TINY_TRAIN, idx_bytes
-
     with open(path, "wb") as f:
         f.write(idx_bytes(np.zeros((TINY_TRAIN, 28, 28), np.uint8))[:16])
         f.truncate(3 << 30)
@@ -427,8 +424,6 @@ def _sparse_behind_a_header(path):
 def _gzip_bomb(path):
     """A .gz of a valid header followed by 1 GB of zeros: a few MB that inflate far beyond."""
     import zlib
-
-    from conftest import TINY_TRAIN, idx_bytes
 
     # The gzip format; level 1: 4.7 MB, made in 1.7 s (level 9: 1.0 MB, in 5.4 s).
     compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
