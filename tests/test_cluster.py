@@ -26,6 +26,15 @@ def tf_config(cluster_spec, job_name, index):
     return json.dumps({"cluster": cluster_spec, "task": {"type": job_name, "index": index}})
 
 
+def until(condition, seconds, what, every=0.1):
+    """Polls condition() until it is true; fails with what() once `seconds` have passed.
+    Each poll looks for the event itself: the deadline only ends a hang."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what()
+        time.sleep(every)
+
+
 def loopback_cluster(ps=1, workers=2):
     ports = cluster.free_ports(ps + workers)
     return {"ps": ["127.0.0.1:%d" % p for p in ports[:ps]],
@@ -57,13 +66,15 @@ class Tasks:
         return (self.logs / (name + ".log")).read_text()
 
     def wait_for(self, name, pattern, seconds=60):
-        """Waits until the task's log matches `pattern`."""
-        deadline = time.monotonic() + seconds
-        while not re.search(pattern, self.log(name)):
-            assert time.monotonic() < deadline, "%s never printed %r:\n%s" % (
-                name, pattern, self.log(name))
+        """Waits until the task's log matches `pattern`; fails if the task ends first."""
+        def printed():
+            if re.search(pattern, self.log(name)):
+                return True
             assert self.processes[name].poll() is None, self.log(name)
-            time.sleep(0.1)
+            return False
+
+        until(printed, seconds, lambda: "%s never printed %r:\n%s" % (
+            name, pattern, self.log(name)))
 
     def wait(self, name, seconds=120):
         try:
@@ -681,19 +692,14 @@ def test_no_task_outlives_its_launcher(launcher_with_stalling_tasks, how, stoppe
     launcher, pids = launcher_with_stalling_tasks()
     if stopped:  # `kill -STOP` on worker 1: the signal that tells it stays pending
         os.kill(pids[-1], signal.SIGSTOP)
-        deadline = time.monotonic() + 30
-        while state(pids[-1]) != "T":
-            assert time.monotonic() < deadline
-            time.sleep(0.01)  # polls for the event; the deadline only bounds a hang
+        until(lambda: state(pids[-1]) == "T", 30, lambda: "worker 1 never stopped", every=0.01)
     launcher.send_signal(how)
     rest, _ = launcher.communicate(timeout=60)
     if how != signal.SIGKILL:  # (a killed launcher says nothing: its tasks are told)
         assert launcher.returncode == 130, rest
         assert "cluster.py: interrupted; ending every task" in rest
-    deadline = time.monotonic() + 30
-    while not all(gone(pid) for pid in pids):
-        assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
-        time.sleep(0.1)  # polls for the event; the deadline only bounds a hang
+    until(lambda: all(gone(pid) for pid in pids), 30,
+          lambda: "still running: %s" % [pid for pid in pids if not gone(pid)])
 
 
 @pytest.mark.slow
