@@ -12,7 +12,7 @@ import numpy as np
 
 from tfmnist import flags, pictures
 from tfmnist.command_line import run_main
-from tfmnist.evaluation import Model, in_batches, variables_behind
+from tfmnist.evaluation import Model, in_batches
 from tfmnist.tf1 import tf
 from tfmnist.training import Run
 
@@ -92,11 +92,13 @@ def training(loss_op, initial_learning_rate, total_steps, wrap_optimizer=None):
 # %%
 class Reconstruction:
     """What a run evaluates of the autoencoder: the mean squared error per pixel between the
-    images and their reconstructions (x: the image placeholder; code: the codes)."""
+    images and their reconstructions (x: the image placeholder; code: the codes; evaluated:
+    the tensor it computes, whose variables --eval-only restores)."""
     metric, outputs = "reconstruction error", "reconstructions"
 
     def __init__(self, x, reconstruction, code):
         self.x, self.reconstruction, self.code = x, reconstruction, code
+        self.evaluated = reconstruction
 
     def evaluate(self, sess, dataset):
         """(mean squared error per pixel, reconstructions) on every example of `dataset`."""
@@ -104,9 +106,6 @@ class Reconstruction:
             self.reconstruction, {self.x: dataset.images[start:stop]}),
             dataset.num_examples))
         return float(np.mean(np.square(reconstructions - dataset.images))), reconstructions
-
-    def variables(self, candidates):
-        return variables_behind(self.reconstruction, candidates)
 
     def pictures(self, dataset, outputs):
         return []

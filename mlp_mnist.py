@@ -340,14 +340,12 @@ class EagerClassifier(Classifier):
 
     def __init__(self, logits_of):
         super().__init__(None, None, logits_of, None)
+        self.evaluated = None  # no tensor: --eval-only restores all it saved (no Adam state)
 
     def evaluate(self, sess, dataset):
         logits = np.concatenate(in_batches(lambda start, stop: self.logits(
             dataset.images[start:stop]).numpy(), dataset.num_examples))
         return float((logits.argmax(axis=1) == dataset.labels).mean()), logits
-
-    def variables(self, candidates):
-        return list(candidates)  # eager mode saves no optimizer state
 
 
 # %%

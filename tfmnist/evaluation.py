@@ -33,30 +33,15 @@ def in_batches(run_batch, count, batch_size=BATCH_SIZE):
             for start in range(0, count, batch_size)]
 
 
-def variables_behind(tensor, candidates):
-    """Those of the variables `candidates` whose values `tensor` is computed from: what
-    evaluating needs restored (the optimizer's own variables are not among them)."""
-    wanted = {variable.op for variable in candidates}
-    found, seen, stack = set(), set(), [tensor.op]
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        if op in wanted:
-            found.add(op)
-        stack.extend(tensor.op for tensor in op.inputs)
-        stack.extend(op.control_inputs)
-    return [variable for variable in candidates if variable.op in found]
-
-
 class Classifier:
     """What a run evaluates of a classifier: its accuracy, from each batch's correct count
-    (x, y_: the placeholders; correct_count: see evaluation())."""
+    (x, y_: the placeholders; correct_count: see evaluation()). `evaluated`, the tensor it
+    computes: --eval-only restores the variables that tensor is computed from, and no more."""
     metric, outputs = "accuracy", "logits"
 
     def __init__(self, x, y_, logits, correct_count):
         self.x, self.y_, self.logits, self.correct_count = x, y_, logits, correct_count
+        self.evaluated = logits
 
     def evaluate(self, sess, dataset, batch_size=BATCH_SIZE):
         """(accuracy, logits) on every example of `dataset`."""
@@ -66,10 +51,6 @@ class Classifier:
             dataset.num_examples, batch_size)
         return (sum(count for count, _ in batches) / dataset.num_examples,
                 np.concatenate([logits for _, logits in batches]))
-
-    def variables(self, candidates):
-        """Those of `candidates` the logits are computed from: what evaluating restores."""
-        return variables_behind(self.logits, candidates)
 
     def pictures(self, dataset, logits):
         """[(title, 28x28 image)] to show after training: the first misclassified test

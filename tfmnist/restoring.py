@@ -210,13 +210,32 @@ def restore(sess, saver, run_dir, variables):
     return path
 
 
+def variables_behind(tensor, candidates):
+    """Those of the variables `candidates` whose values `tensor` is computed from: what
+    evaluating needs restored (the optimizer's own variables are not among them)."""
+    wanted = {variable.op for variable in candidates}
+    found, seen, stack = set(), set(), [tensor.op]
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        if op in wanted:
+            found.add(op)
+        stack.extend(tensor.op for tensor in op.inputs)
+        stack.extend(op.control_inputs)
+    return [variable for variable in candidates if variable.op in found]
+
+
 def restore_run(sess, run_checkpoints, run_dir, evaluator=None):
     """Restores run_dir's last checkpoint (run_checkpoints: a checkpoints.RunCheckpoints);
-    returns its path. All of it to resume; with the evaluator (to evaluate), the variables of
-    its output and the step: not the optimizer's (an eager run saved none)."""
+    returns its path. All of it to resume; with the evaluator (to evaluate), the variables its
+    evaluated tensor is computed from, and the step: not the optimizer's (an eager run, whose
+    evaluator has no tensor, saved none)."""
     variables, saver = run_checkpoints.variables, run_checkpoints.saver
     if evaluator is not None:
-        variables = evaluator.variables(variables)
+        variables = (list(variables) if evaluator.evaluated is None
+                     else variables_behind(evaluator.evaluated, variables))
         if run_checkpoints.global_step not in variables:
             variables.append(run_checkpoints.global_step)
         saver = checkpoints.make_saver(variables)
