@@ -32,11 +32,35 @@ class RunCheckpoints:
         return int(sess.run(self.global_step))
 
     def save(self, sess, run_dir, step, had_one):
-        """Writes the checkpoint of `step` (see save()); had_one: one is there already."""
-        return save(sess, self.saver, run_dir, step, had_one)
+        """Writes the checkpoint of `step`; returns its path. Older ones beyond the newest
+        KEEP, those of earlier processes included, are removed. A failure is a UsageError,
+        and leaves the last checkpoint whole (had_one: there is one)."""
+        try:
+            path = self.saver.save(sess, os.path.join(run_dir, PREFIX), global_step=step,
+                                   write_meta_graph=False)
+        except (tf.errors.OpError, OSError) as e:
+            rundirs.remove_temporary_files(run_dir)
+            raise UsageError("cannot save a checkpoint in %s: %s%s" % (
+                run_dir, error_reason(e), "; the last one saved is still complete" if had_one
+                else ""))
+        # The Saver forgets what earlier processes saved (a run resumed, or killed and resumed).
+        for _, old in saved(run_dir)[:-KEEP]:
+            for name in glob.glob(glob.escape(old) + ".*"):
+                try:
+                    os.remove(name)
+                except OSError:  # gone already (another process's clean-up): nothing to keep
+                    pass
+        return path
 
     def check_free_space(self, run_dir):
-        check_free_space(run_dir, self.variables)
+        """Refuses to start when the disk cannot hold the checkpoints the run will keep."""
+        needed = (KEEP + 1) * sum(  # the ones kept, and the one being written
+            variable.shape.num_elements() * variable.dtype.base_dtype.size
+            for variable in self.variables) + (1 << 20)  # and the logs
+        free = shutil.disk_usage(run_dir).free
+        if free < needed:
+            raise UsageError("not enough free space for the checkpoints in %s: %.1f MB free, "
+                             "%.1f MB needed" % (run_dir, free / 1e6, needed / 1e6))
 
 
 def make_saver(variables=None):
@@ -44,28 +68,6 @@ def make_saver(variables=None):
     .meta files: the scripts rebuild their graphs from code. Relative paths in the index, so
     that a run directory can be moved."""
     return tf.train.Saver(variables, max_to_keep=KEEP, save_relative_paths=True)
-
-
-def save(sess, saver, run_dir, step, had_one):
-    """Writes the checkpoint of `step`; returns its path. Older ones beyond the newest KEEP,
-    those of earlier processes included, are removed. A failure is a UsageError, and leaves
-    the last checkpoint whole (had_one: there is one)."""
-    try:
-        path = saver.save(sess, os.path.join(run_dir, PREFIX), global_step=step,
-                          write_meta_graph=False)
-    except (tf.errors.OpError, OSError) as e:
-        rundirs.remove_temporary_files(run_dir)
-        raise UsageError("cannot save a checkpoint in %s: %s%s" % (
-            run_dir, error_reason(e), "; the last one saved is still complete" if had_one
-            else ""))
-    # The Saver forgets what earlier processes saved (a run resumed, or killed and resumed).
-    for _, old in saved(run_dir)[:-KEEP]:
-        for name in glob.glob(glob.escape(old) + ".*"):
-            try:
-                os.remove(name)
-            except OSError:  # gone already (another process's clean-up): nothing to keep
-                pass
-    return path
 
 
 def saved(run_dir):
@@ -76,14 +78,3 @@ def saved(run_dir):
         if match:
             found.append((int(match.group(1)), index_file[:-len(".index")]))
     return sorted(found)
-
-
-def check_free_space(run_dir, variables):
-    """Refuses to start when the disk cannot hold the checkpoints the run will keep."""
-    needed = (KEEP + 1) * sum(  # the ones kept, and the one being written
-        variable.shape.num_elements() * variable.dtype.base_dtype.size
-        for variable in variables) + (1 << 20)  # and the logs
-    free = shutil.disk_usage(run_dir).free
-    if free < needed:
-        raise UsageError("not enough free space for the checkpoints in %s: %.1f MB free, "
-                         "%.1f MB needed" % (run_dir, free / 1e6, needed / 1e6))
