@@ -142,7 +142,7 @@ def ends(tasks, network, **bounds):
                         name, seconds, tasks.log(name)[-2000:]))
         return len(statuses) == len(bounds)
 
-    until(every_one_ended, max(bounds.values()), lambda: "no task's bound was kept")
+    until(every_one_ended, max(bounds.values()), lambda: "a task still runs past its bound")
     return statuses
 
 
