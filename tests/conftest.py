@@ -3,6 +3,7 @@
 Each class is a bright 6x6 square at its own place on a noisy background, so a model can
 learn it in a few steps and beat chance by far.
 """
+import functools
 import gzip
 import os
 import signal
@@ -29,6 +30,13 @@ def ctrl_c_as_in_a_terminal():
     CI runner), and a child inherits an ignored signal; a handler is reset in the child."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@functools.lru_cache(maxsize=None)
+def bundled_mnist():
+    """The bundled MNIST (data/), read once per test process for the tests that take real
+    digits from it (each read makes 220 MB of float32 pixels); they only read its arrays."""
+    return input_data.read_data_sets(input_data.DEFAULT_DATA_DIR, download=False)
 
 
 def idx_bytes(array):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import REPO_DIR, after_the_model_line, memory_growth_mb, needs_vmhwm, unwritable_dir
+from conftest import (REPO_DIR, after_the_model_line, bundled_mnist, memory_growth_mb,
+                      needs_vmhwm, unwritable_dir)
 import classify
 import draw
-import input_data
 import softmax_mnist
 from tfmnist import classifiers, rundirs
 from tfmnist.photos import image_files, sheet
@@ -147,7 +147,7 @@ def softmax_run(tmp_path_factory):
 
 
 def test_mnist_digits_as_png_are_classified_as_their_arrays(softmax_run, tmp_path):
-    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    test = bundled_mnist().test
     images = test.images[:30]
     from_arrays = Predictor.from_checkpoint(softmax_mnist.inference, softmax_run).logits(images).argmax(1)
     for inverted in (False, True):  # white on black as in MNIST, and black on white
@@ -288,7 +288,7 @@ def test_a_phone_photo_is_turned_as_its_exif_orientation_says(tmp_path):
 def test_the_photo_simulator_makes_the_same_photos_from_the_same_digits():
     import photos
 
-    digits = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    digits = bundled_mnist().test
     for kind in photos.KINDS:
         first = photos.render(kind, digits.images[:2])
         assert photos.render(kind, digits.images[:2]) == first
@@ -363,7 +363,7 @@ def test_a_thick_marker_loop_cut_by_the_frame_is_no_shadow():
     import photos
     from tfmnist.photos import ink
 
-    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    test = bundled_mnist().test
     eights = test.images[test.labels == 8][:30]  # the 22nd lost all but a speck before
     for index, jpeg in enumerate(photos.render("marker", eights)):
         pixels = image_files.decode(jpeg)
@@ -462,7 +462,7 @@ def test_rows_on_a_page_of_faint_traces_split_into_their_digits_each_full_size()
     import photos
     from tfmnist.photos.digits import prepare
 
-    digits = input_data.read_data_sets(download=False).validation.images[:40]
+    digits = bundled_mnist().validation.images[:40]
     for jpeg, shown in photos.render_rows(digits, faint=True):
         prepared = prepare(image_files.decode(jpeg)).digits
         assert len(prepared) == shown
@@ -535,7 +535,7 @@ def test_a_stroke_faint_in_a_stretch_stays_one_digit():
 def test_faint_rows_in_the_simulator_are_seeded_and_thin():
     import photos
 
-    digits = input_data.read_data_sets(download=False).validation
+    digits = bundled_mnist().validation
     rows = photos.render_rows(digits.images[:8], faint=True)
     assert photos.render_rows(digits.images[:8], faint=True) == rows
     assert rows != photos.render_rows(digits.images[:8])
@@ -605,7 +605,7 @@ def test_a_49_megapixel_cmyk_tiff_is_reduced_before_it_is_converted(tmp_path):
 
 
 def _mnist_digits(indices):
-    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    test = bundled_mnist().test
     return [test.images[i].reshape(28, 28) for i in indices], test.labels[list(indices)]
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_DIR, tiny_flags
+from conftest import bundled_mnist, tiny_flags
 import draw
 import input_data
 import softmax_mnist
@@ -73,7 +73,7 @@ def a_drawn_digit(shared_tiny_dir, index=0):
 
 def real_digits_png(indices, tmp_path):
     """A PNG of MNIST test digits written in a row, dark on white: one digit, or a number."""
-    test = input_data.read_data_sets(os.path.join(REPO_DIR, "data"), download=False).test
+    test = bundled_mnist().test
     row = np.concatenate([np.pad(test.images[i].reshape(28, 28), ((0, 0), (4, 4)))
                           for i in indices], axis=1)
     path = tmp_path / ("%s.png" % "-".join(map(str, indices)))

@@ -64,7 +64,9 @@ def training_curves(losses, validations, metric, title, first_step=0):
         axes.set_ylabel("validation " + metric)
         axes.grid(alpha=0.3)
     figure.suptitle(title)
-    figure.tight_layout()
+    # Fixed margins, room for the labels of every run's curves: every run draws this, and
+    # tight_layout, which draws the figure once more to measure it, took 40% of the time.
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.88, wspace=0.25)
     return png_of(figure)
 
 
