@@ -577,13 +577,14 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
         [PYTHON, "-u", os.path.join(REPO_DIR, "cluster.py"), "softmax", "--", *tiny_flags(
             shared_tiny_dir, run_dir, "--steps", "1000000", "--log-every", "10")],
         cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines, training = [], set()
-    for line in launcher.stdout:  # until both workers train and the chief has a checkpoint
-        lines.append(line)
+    lines, training, validated = [], set(), False
+    for line in launcher.stdout:  # until both workers train and the chief has a checkpoint:
+        lines.append(line)  # a step of the chief's after its validation, which its save follows
         step = re.match(r"\[worker (\d)\] step\s+\d+/", line)
-        if step:
+        if step and (step.group(1) == "1" or validated):
             training.add(step.group(1))
-        if training == {"0", "1"} and (run_dir / "checkpoint").exists():
+        validated = validated or line.startswith("[worker 0] validation")
+        if training == {"0", "1"}:
             break
     launcher.send_signal(signal.SIGINT)
     rest, _ = launcher.communicate(timeout=60)
