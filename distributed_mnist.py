@@ -122,7 +122,7 @@ def main(argv=None):
             else:  # the others wait until it has
                 sess = distributed.wait_for_session(session_manager, server.target, config,
                                                     task)
-            with distributed.closing(sess):  # `with sess:`, its close bounded if a task is gone
+            with distributed.closing(sess, run.explain):  # `with sess:`, its close bounded
                 if args.sync_replicas and task.is_chief:
                     sess.run(sync_init_op)  # the tokens that let the first steps start
                     sync_optimizer.get_chief_queue_runner().create_threads(

@@ -16,7 +16,7 @@ from conftest import REPO_DIR, command, last_error_line, tiny_flags
 import cluster
 import distributed_mnist
 import softmax_mnist
-from tfmnist import distributed, lessons
+from tfmnist import command_line, distributed, lessons
 from tfmnist.command_line import UsageError
 
 PYTHON = sys.executable
@@ -515,6 +515,8 @@ def test_a_failed_runs_session_is_given_seconds_to_close_not_thirty(monkeypatch)
     import contextlib
     import threading
 
+    from tfmnist.tf1 import tf
+
     class Session:
         def __init__(self, released):
             self.closed, self.released = threading.Event(), released
@@ -527,16 +529,46 @@ def test_a_failed_runs_session_is_given_seconds_to_close_not_thirty(monkeypatch)
             self.closed.set()
 
     monkeypatch.setattr(distributed, "CLOSE_S", 0.2)
-    failed = Session(threading.Event())
+    monkeypatch.setattr(command_line, "LEFT_RUNNING", [])
+    explained = []
+
+    def explain(error):  # WorkerRun.explain: while the cluster is as it failed
+        explained.append(len(closes_begun))
+        return UsageError("worker 0 lost ps 0")
+
+    released = threading.Event()
+    sessions, closes_begun = [Session(released), Session(released)], []
+    for session in sessions:
+        session.close = lambda close=session.close: (closes_begun.append(1), close())
     started = time.monotonic()
-    with pytest.raises(ZeroDivisionError):
-        with distributed.closing(failed):
+    with pytest.raises(ZeroDivisionError):  # not TensorFlow's: raised as it is
+        with distributed.closing(sessions[0], explain):
             1 / 0
-    assert time.monotonic() - started < 5 and not failed.closed.is_set()
-    failed.released.set()
+    closes_begun.clear()
+    with pytest.raises(UsageError, match="lost ps 0"):
+        with distributed.closing(sessions[1], explain):
+            raise tf.errors.UnavailableError(None, None, "Socket closed")
+    assert explained == [0]  # explained before the close began
+    assert time.monotonic() - started < 5
+    assert not any(session.closed.is_set() for session in sessions)
+    # The program ends without waiting for those closes (Python's own exit would stop them
+    # as they come back from TensorFlow: SIGABRT), and as sys.exit does once they are done.
+    left = command_line.LEFT_RUNNING
+    assert len(left) == 2 and all(thread.is_alive() for thread in left)
+    monkeypatch.setattr(command_line.os, "_exit", lambda status: sys.exit(("at once", status)))
+    for status, ended in ((2, ("at once", 2)), (130, ("at once", 130))):
+        with pytest.raises(SystemExit) as exit:
+            command_line.end(status)
+        assert exit.value.code == ended
+    released.set()
+    for thread in left:
+        thread.join(5)
+    with pytest.raises(SystemExit) as exit:
+        command_line.end(2)
+    assert exit.value.code == 2
     done = Session(threading.Event())
     done.released.set()
-    with distributed.closing(done):  # a run that ends well: closed before the block is left
+    with distributed.closing(done, explain):  # a run that ends well: closed as it is left
         pass
     assert done.closed.is_set()
 

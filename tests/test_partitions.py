@@ -136,6 +136,8 @@ def ends(tasks, network, **bounds):
                 statuses[name] = tasks.processes[name].returncode
                 print("%s: exit status %d, %.1f s after the cut" % (
                     name, statuses[name], time.monotonic() - network["cut at"]))
+                if statuses[name] < 0:  # killed by a signal: what it said last
+                    print(tasks.log(name)[-3000:])
             else:
                 assert time.monotonic() - network["cut at"] < seconds, (
                     "%s still runs %d s after the cut:\n%s" % (

@@ -12,6 +12,19 @@ class UsageError(Exception):
     """A flag, directory or checkpoint the run cannot use; the message says which and why."""
 
 
+# Threads left inside TensorFlow's C++ (a session's close that waits for a task that is gone):
+# Python's exit would stop one as it comes back, which aborts the process (SIGABRT).
+LEFT_RUNNING = []
+
+
+def end(status):
+    """sys.exit(status); where a thread of LEFT_RUNNING still runs, at once (os._exit)."""
+    if any(thread.is_alive() for thread in LEFT_RUNNING):
+        sys.stdout.flush(), sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 def interrupt(signum, frame):
     """A signal handler that stops a program as Ctrl-C does."""
     raise KeyboardInterrupt
@@ -37,7 +50,7 @@ def run_main(main, script, trains=True):
         status = main()
     except (input_data.DataError, UsageError) as e:
         print("%s: error: %s" % (prog, e), file=sys.stderr)
-        sys.exit(2)
+        end(2)
     except KeyboardInterrupt as e:
         kept = getattr(e, "checkpoint", None)
         if not trains or not hasattr(e, "checkpoint"):
@@ -48,9 +61,9 @@ def run_main(main, script, trains=True):
         else:
             what = "; no checkpoint had been saved, so the run left nothing behind"
         print("\n%s: interrupted%s" % (prog, what), file=sys.stderr)
-        sys.exit(130)
+        end(130)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
     if type(status) is int:  # not a lesson's dict of figures
-        sys.exit(status)
+        end(status)

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from tfmnist import flags, training
+from tfmnist import command_line, flags, training
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -260,18 +260,26 @@ OWN_FLAGS = set(flags.RUN_FLAGS) - {"model", "sync_replicas"} | {"seed", "data_d
 
 
 @contextlib.contextmanager
-def closing(sess):
+def closing(sess, explain=None):
     """`with sess:`, except that where the block fails, the session's close is waited for
     CLOSE_S seconds, not TensorFlow's 30: with a task of the cluster gone, the close waits for
     it, and the task's one-line error waited half a minute behind it. (The close carries on
-    in its own thread until the process ends.)"""
+    in its own thread; the program then ends without waiting for it, command_line.end.)
+    A TensorFlow error is explained (explain: WorkerRun.explain) before the close, as the
+    cluster is when it failed: a ps cut off for a while may answer again by the close's end."""
     with sess.as_default():
         try:
             yield sess
-        except BaseException:
+        except BaseException as error:
+            explained = (explain(error) if explain and isinstance(error, tf.errors.OpError)
+                         else None)
             closer = threading.Thread(target=sess.close, name="SessionCloseThread", daemon=True)
             closer.start()
             closer.join(CLOSE_S)
+            if closer.is_alive():
+                command_line.LEFT_RUNNING.append(closer)
+            if explained is not None:
+                raise explained from None
             raise
     sess.close()
 
@@ -589,10 +597,12 @@ class WorkerRun(training.Run):
         self.looks = WorkerLooks(task)
         self._global_step_seen = 0
 
+    def explain(self, error):
+        """A TensorFlow error as one line naming the task (before the sync queue stops)."""
+        return explain(self.task, error, self.task.sync and self.coordinator.should_stop())
+
     def __exit__(self, exc_type, exc, traceback):
-        explained = None  # which task failed, in one line (before the sync queue stops)
-        if isinstance(exc, tf.errors.OpError):
-            explained = explain(self.task, exc, self.task.sync and self.coordinator.should_stop())
+        explained = self.explain(exc) if isinstance(exc, tf.errors.OpError) else None
         self.coordinator.request_stop()  # the sync queue's thread ends with the session
         super().__exit__(exc_type, exc, traceback)
         if explained is not None:
