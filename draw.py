@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from tfmnist import classifiers, flags, lessons, restoring, rundirs
+from tfmnist import classifiers, command_line, flags, lessons, restoring, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import UsageError, run_main
 from tfmnist.photos.digits import prepare, unlike_digits
@@ -281,6 +281,7 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(self, *args, **kwargs):
+        self.answering = set()  # the threads answering a request now
         super().__init__(*args, **kwargs)
         self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
@@ -301,10 +302,18 @@ class Server(http.server.ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request, client_address):
+        self.answering.add(threading.current_thread())
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.answering.discard(threading.current_thread())
             self.connections.release()
+
+    def server_close(self):
+        """Stops listening. The program's end does not wait for the requests still being
+        answered (command_line.end): one may be inside a TensorFlow session."""
+        super().server_close()
+        command_line.LEFT_RUNNING.extend(list(self.answering))
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]

@@ -18,7 +18,7 @@ import draw
 import input_data
 import softmax_mnist
 import strokes
-from tfmnist import classifiers, rundirs
+from tfmnist import classifiers, command_line, rundirs
 from tfmnist.photos import image_files
 from tfmnist.command_line import run_main
 from tfmnist.photos.digits import prepare
@@ -165,6 +165,30 @@ def test_a_busy_port_is_one_line(server, trained_runs, capsys):
     assert capsys.readouterr().err == (
         "draw.py: error: port %d on 127.0.0.1 is in use: choose another with --port\n"
         % server[1])
+
+
+def test_a_request_answered_as_the_server_closes_is_left_to_the_programs_end(monkeypatch):
+    # Ctrl-C ends draw.py without waiting for a request being answered: one inside a
+    # TensorFlow session would be stopped by Python's exit as it comes back (SIGABRT), so
+    # the program ends at once (command_line.end).
+    monkeypatch.setattr(command_line, "LEFT_RUNNING", [])
+    entered, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(draw, "answer", lambda *args: (entered.set(), release.wait(30),
+                                                       (200, {}))[-1])
+    httpd = draw.serve("127.0.0.1", 0, {}, {}, quiet=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    client = threading.Thread(target=request, args=(httpd.server_address, "POST", "/classify",
+                                                    "{}"), daemon=True)
+    client.start()
+    assert entered.wait(30)
+    httpd.shutdown()
+    httpd.server_close()
+    [answering] = command_line.LEFT_RUNNING
+    assert answering.is_alive()
+    release.set()
+    client.join(30)
+    answering.join(30)
+    assert not httpd.answering  # each thread forgotten once its request is answered
 
 
 # ---------------------------------------------------------------------------------------------

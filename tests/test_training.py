@@ -461,10 +461,11 @@ def test_resume_needs_as_many_batches_a_step_as_the_run_trained(shared_tiny_dir,
 def test_a_writer_that_cannot_close_does_not_hold_the_run(tmp_path, monkeypatch):
     """A signal that stops the run inside TensorBoard's writer can leave it unable to close
     (its thread dead, its queue miscounted): the run's end waits for it a bounded time, then
-    goes on, rather than hang for ever."""
-    from tfmnist import training
+    goes on, rather than hang for ever; so does the program's end (command_line.end)."""
+    from tfmnist import command_line, training
 
     monkeypatch.setattr(training, "CLOSE_SECONDS", 0.2)
+    monkeypatch.setattr(command_line, "LEFT_RUNNING", [])
     writer = training.RunWriter(str(tmp_path), None, 0)
     stuck = threading.Event()
     real_close = writer._writer.close
@@ -472,5 +473,7 @@ def test_a_writer_that_cannot_close_does_not_hold_the_run(tmp_path, monkeypatch)
     started = time.perf_counter()
     writer.close()
     assert time.perf_counter() - started < 5
+    [closing] = command_line.LEFT_RUNNING
+    assert closing.is_alive()
     stuck.set()
     real_close()

@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from tfmnist import checkpoints, flags, rundirs
+from tfmnist import checkpoints, command_line, flags, rundirs
 from tfmnist.command_line import UsageError
 from tfmnist.tf1 import error_reason, tf
 
@@ -310,6 +310,8 @@ class RunWriter:
         closing = threading.Thread(target=self._close_writer, daemon=True)
         closing.start()
         closing.join(CLOSE_SECONDS)
+        if closing.is_alive():  # the program's end does not wait for it either
+            command_line.LEFT_RUNNING.append(closing)
         if self._excepthook is not None:
             threading.excepthook = self._excepthook  # novm: guarded, as above
 
