@@ -622,10 +622,11 @@ def test_ctrl_c_ends_every_task_of_the_launcher(shared_tiny_dir, tmp_path):
     rest, _ = launcher.communicate(timeout=60)
     output = "".join(lines) + rest
     assert launcher.returncode == 130, output
-    assert "cluster.py: interrupted; ending every task" in output
+    assert "cluster.py: interrupted; ending every task" in output, output
     assert re.search(r"\[worker 0\] distributed_mnist.py: interrupted; the last checkpoint saved, "
-                     r".*model\.ckpt-\d+, is complete \(--resume continues from it\)", output)
-    assert "Traceback" not in output
+                     r".*model\.ckpt-\d+, is complete \(--resume continues from it\)",
+                     output), output  # all of it: the failure's own summary cuts it short
+    assert "Traceback" not in output, output
     ports = json.loads(re.search(r"on (\{.*\}); ", output)[1])
     for address in ports["ps"] + ports["worker"]:  # every task has ended: nothing listens
         assert cluster_unreachable(address)
