@@ -38,6 +38,8 @@ SHADOW_BORDER = 0.5  # ... and meets the image's border along this much of its s
 SHADOW_EVEN = 0.2  # ... and is even: most of its ink within this share of its median
 # ... and encloses no paper: a thick marker's loops (an 8's, a 0's) do, a shadow does not
 SHADOW_HOLES = 0.01  # (of the image)
+BAND_SPAN = 0.9  # of a side: ink apart from the rest that runs along this much of it, ...
+BAND_DEPTH = 0.25  # ... within this share of the image from it, is a band (border_bands())
 
 
 def ink_strokes(pixels):
@@ -50,6 +52,7 @@ def ink_strokes(pixels):
     """
     try:
         strokes = remove_background(ink(pixels))
+        strokes = np.where(border_bands(strokes), 0.0, strokes).astype(np.float32)
     except ImageError:
         strokes = None
     if max(pixels.shape[:2]) > work_size(pixels.shape) and (
@@ -62,6 +65,29 @@ def ink_strokes(pixels):
     if _box_side(strokes) < MIN_DIGIT_PIXELS:
         raise ImageError("blank: only a speck of ink, too small to be a digit")
     return strokes
+
+
+def border_bands(strokes):
+    """Where the ink holds a band along a side of the image, apart from the rest of the ink:
+    the edge of a shadow, of the desk or of the sheet, cut by the frame of a photo cropped
+    close to its digits (too narrow for _large_even_regions() to tell it from strokes).
+    Writing runs across the frame's sides, not along one from end to end; a line written
+    under a number and cropped close is no digit either. Where all the ink is bands, none."""
+    height, width = strokes.shape
+    bands = np.zeros(strokes.shape, bool)
+    found = pieces(strokes > 0)
+    for rows, cols in found:
+        top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+        along_a_row = right - left + 1 >= BAND_SPAN * width and (
+            top == 0 and bottom < BAND_DEPTH * height
+            or bottom == height - 1 and top >= (1 - BAND_DEPTH) * height)
+        along_a_column = bottom - top + 1 >= BAND_SPAN * height and (
+            left == 0 and right < BAND_DEPTH * width
+            or right == width - 1 and left >= (1 - BAND_DEPTH) * width)
+        if along_a_row or along_a_column:
+            bands[rows, cols] = True
+    all_ink = sum(len(rows) for rows, _ in found)
+    return bands if bands.sum() < all_ink else np.zeros_like(bands)
 
 
 def _box_side(strokes):
