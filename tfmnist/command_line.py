@@ -12,8 +12,9 @@ class UsageError(Exception):
     """A flag, directory or checkpoint the run cannot use; the message says which and why."""
 
 
-# Threads left inside TensorFlow's C++ (a session's close that waits for a task that is gone):
-# Python's exit would stop one as it comes back, which aborts the process (SIGABRT).
+# Threads a program leaves running, maybe inside TensorFlow's C++ (a session's close waiting
+# for a task that is gone, a request of draw.py's): Python's exit would stop one as it comes
+# back from there, which aborts the process (SIGABRT).
 LEFT_RUNNING = []
 
 
