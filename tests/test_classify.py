@@ -335,6 +335,11 @@ def sheet_on_a_desk(turn=8, desk=(40, 38, 36), sheet_size=(460, 620), down=0, sh
     return pixels, pixels[140 + down:340 + down, 250:510]
 
 
+def alike(first, second):
+    """How alike two images are: the cosine of the angle between them (1: the same)."""
+    return np.sum(first * second) / np.sqrt(np.sum(first ** 2) * np.sum(second ** 2))
+
+
 @pytest.mark.parametrize("desk, options", [
     ((40, 38, 36), {}),  # dark
     ((150, 100, 60), {}),  # wood
@@ -354,7 +359,7 @@ def test_a_sheet_on_a_desk_is_read_inside_the_sheet(desk, options):
     assert sheet.sheet_mask(pixels) is not None
     [whole] = to_mnist_digits(pixels)
     [alone] = to_mnist_digits(cropped)
-    assert np.sum(whole * alone) / np.sqrt(np.sum(whole ** 2) * np.sum(alone ** 2)) > 0.95
+    assert alike(whole, alone) > 0.95
 
 
 @pytest.mark.parametrize("edge", ["top", "bottom", "left", "right"])
@@ -371,7 +376,7 @@ def test_a_photo_cropped_close_with_a_shadow_along_an_edge_reads_as_without(edge
     banded[band] *= 1 - darkness
     [read] = to_mnist_digits(banded)
     [clear] = to_mnist_digits(alone)
-    assert np.sum(read * clear) / np.sqrt(np.sum(read ** 2) * np.sum(clear ** 2)) > 0.95
+    assert alike(read, clear) > 0.95
 
 
 def test_a_sheet_cropped_close_under_the_phones_shadow_reads_as_without():
@@ -380,7 +385,7 @@ def test_a_sheet_cropped_close_under_the_phones_shadow_reads_as_without():
     pixels, alone = sheet_on_a_desk(shadow=0.4, sheet_size=(400, 660), down=50, turn=2)
     [read] = to_mnist_digits(pixels[110:360, 250:510])
     [clear] = to_mnist_digits(alone)
-    assert np.sum(read * clear) / np.sqrt(np.sum(read ** 2) * np.sum(clear ** 2)) > 0.95
+    assert alike(read, clear) > 0.95
 
 
 def test_ink_along_an_edge_that_is_all_the_ink_or_joins_a_digit_is_kept():
